@@ -1,0 +1,80 @@
+# framefs — build, test, run.  `make` builds ./framefs; `make check` runs every
+# test; `make run` mounts the built-in samples; `make check-asan` runs the
+# suite against an AddressSanitizer + UBSan build.
+
+PKGS     := fuse3 libavformat libavcodec libavutil libswscale libpng
+CC       ?= cc
+BUILD    ?= build
+SAN      ?=
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread $(SAN)
+CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+LDFLAGS  += $(SAN)
+BIN      ?= framefs
+
+CACHE_SRC   := $(wildcard cache/*.c)
+DECODER_SRC := $(wildcard decoder/*.c)
+FS_SRC      := $(wildcard fs/*.c)
+# Everything but the entry point and the FUSE handlers: what unit tests link.
+LIB_SRC     := $(CACHE_SRC) $(DECODER_SRC) $(filter-out fs/main.c fs/ops.c,$(FS_SRC))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+TOOL_SRC    := $(wildcard tests/tools/*.c)
+
+obj   = $(patsubst %.c,$(BUILD)/%.o,$(1))
+UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
+
+.PHONY: all deps check check-unit check-asan run clean tools units
+all: deps-check $(BIN) units tools
+
+deps-check:
+	@pkg-config --exists $(PKGS) || { echo "missing build dependencies; run scripts/install-deps (or make deps)" >&2; exit 1; }
+
+deps:
+	scripts/install-deps
+
+$(BIN): $(call obj,$(CACHE_SRC) $(DECODER_SRC) $(FS_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(call obj,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call obj,$(LIB_SRC)) $(LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+units: $(UNITS)
+tools: $(TOOLS)
+
+# All tests; the last line printed is "N passed, N failed[, N skipped]".
+check:
+	@pkg-config --exists $(PKGS) && command -v ffmpeg >/dev/null && command -v getfattr >/dev/null || scripts/install-deps
+	$(MAKE) all
+	FRAMEFS=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) tests/run-all.sh
+
+check-unit: all
+	FRAMEFS=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) tests/run-all.sh unit
+
+# The same suite against an ASan + UBSan build (its own build dir and binary).
+check-asan:
+	@pkg-config --exists $(PKGS) && command -v ffmpeg >/dev/null || scripts/install-deps
+	$(MAKE) BUILD=build/asan BIN=build/asan/framefs CC=clang \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	FRAMEFS=$(CURDIR)/build/asan/framefs BUILD=$(CURDIR)/build/asan SANITIZED=1 tests/run-all.sh
+
+# Install deps if needed, build, make sample videos, mount them and show frames.
+run:
+	@pkg-config --exists $(PKGS) && command -v ffmpeg >/dev/null && command -v getfattr >/dev/null || scripts/install-deps
+	$(MAKE) all
+	scripts/run-samples
+
+clean:
+	rm -rf build $(BIN)

@@ -1,0 +1,85 @@
+/*
+ * cache/ — immutable refcounted byte buffers and a byte-bounded LRU of them
+ * with single-flight production.  libc + pthread only: no FFmpeg, no FUSE.
+ *
+ * Ownership
+ *   struct blob: immutable once published, refcounted (atomic).  blob_new()
+ *   and blob_ref() each give the caller one reference, blob_unref() drops one;
+ *   the last unref frees.  A blob may be read from any thread.
+ *   struct lru: owns one reference to every blob it holds.  lru_get() and
+ *   lru_peek() hand the caller a new reference.
+ *
+ * Single-flight
+ *   lru_get() on a missing key marks it "pending" and returns LRU_PRODUCE: the
+ *   caller must then call exactly one of lru_put() or lru_abandon() for that key.
+ *   Another lru_get() of a pending key blocks until the producer finishes (then
+ *   it gets the blob, or becomes the producer itself if the producer abandoned)
+ *   or until its own should_stop(arg) returns non-zero (polled at least every
+ *   20 ms), in which case it returns LRU_STOPPED.
+ *
+ * Locking
+ *   One mutex per lru protects the table, the recency list and byte count; no
+ *   callback is ever called with it held except should_stop (which must be
+ *   cheap and must not call into the lru).  lru_get() blocks (see above); every
+ *   other function returns promptly.
+ *
+ * Byte bound
+ *   The sum of (blob size + key length + fixed entry overhead) of the ready
+ *   entries never exceeds max_bytes after lru_put() returns: least recently
+ *   used ready entries are evicted first.  A blob larger than max_bytes is
+ *   handed to its waiters but not kept.  Pending entries cost nothing.
+ */
+#ifndef FRAMEFS_CACHE_H
+#define FRAMEFS_CACHE_H
+
+#include <stddef.h>
+
+struct blob {
+    size_t size;
+    unsigned char *data;     /* size bytes; owned by the blob */
+    /* private below */
+    int refs;                /* atomic */
+};
+
+/* New blob of `size` bytes (contents uninitialised), one reference; NULL on ENOMEM. */
+struct blob *blob_new(size_t size);
+/* New blob holding a copy of data[0..size). */
+struct blob *blob_from(const void *data, size_t size);
+/* Take ownership of malloc'd memory `data` (freed with free()). */
+struct blob *blob_adopt(void *data, size_t size);
+struct blob *blob_ref(struct blob *b);
+void blob_unref(struct blob *b);           /* NULL is fine */
+
+struct lru;
+
+enum lru_status {
+    LRU_HIT,        /* *out holds a new reference */
+    LRU_PRODUCE,    /* caller must lru_put() or lru_abandon() this key */
+    LRU_STOPPED,    /* should_stop() said so while waiting; *out is NULL */
+};
+
+struct lru *lru_new(size_t max_bytes);
+/* Frees every entry.  No thread may be inside lru_get() or hold a pending key. */
+void lru_free(struct lru *c);
+
+enum lru_status lru_get(struct lru *c, const char *key, struct blob **out,
+                        int (*should_stop)(void *arg), void *arg);
+/* Never blocks: a new reference if `key` is ready, else NULL.  Counts as a use. */
+struct blob *lru_peek(struct lru *c, const char *key);
+/* Publish the blob for a key this thread is producing; the lru takes its own
+ * reference (the caller keeps theirs) and wakes the waiters. */
+void lru_put(struct lru *c, const char *key, struct blob *b);
+/* Give up producing `key`: one waiter (if any) becomes the producer. */
+void lru_abandon(struct lru *c, const char *key);
+/* Threads currently blocked in lru_get() for `key` (0 if none or not pending). */
+int lru_waiters(struct lru *c, const char *key);
+/* Drop every ready entry whose key starts with `prefix` (a changed source). */
+void lru_drop_prefix(struct lru *c, const char *prefix);
+
+struct lru_stats {
+    size_t bytes, max_bytes, entries;
+    unsigned long hits, misses, evictions;
+};
+void lru_stats(struct lru *c, struct lru_stats *out);
+
+#endif

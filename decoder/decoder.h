@@ -1,0 +1,88 @@
+/*
+ * decoder/ — turns (video file, frame request) into an encoded image, on a
+ * pool of worker threads.  Uses FFmpeg, libpng and cache/; never FUSE, and
+ * this header exposes no libav* type.
+ *
+ * Ownership
+ *   struct decoder owns the worker threads, the open videos (their indexes and
+ *   idle decoder contexts) and the frame cache.  decoder_free() stops the
+ *   workers (queued jobs complete with FRAME_CANCELLED) and frees everything.
+ *   Strings and requests passed to decoder_submit_*() are copied.
+ *   A done callback runs on a worker thread exactly once per accepted job;
+ *   it receives one reference to res->image (NULL unless succeeded) and must
+ *   blob_unref() it or keep it.  The result struct itself lives only for the
+ *   duration of the callback.
+ *
+ * Cancellation
+ *   `cancel` points at an atomic flag owned by the caller that must stay valid
+ *   until the done callback has returned.  Once it is non-zero the job stops
+ *   at the next packet boundary, unless another job waits for the same frame,
+ *   and completes with FRAME_CANCELLED.
+ *
+ * Blocking
+ *   decoder_submit_*() never blocks on decoding (it only queues); decoder_new()
+ *   and decoder_free() may block briefly (thread start/join).
+ */
+#ifndef FRAMEFS_DECODER_H
+#define FRAMEFS_DECODER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "../cache/cache.h"
+
+/* What a frame name asks for.  Times in seconds from the start of the file
+ * (container start time); before/after >= 0, INFINITY allowed. */
+struct frame_request {
+    double t;
+    double before;
+    double after;
+    /* Output parameters (later work: size, format) go here; they are part of
+     * the cache key through frame_request_key(). */
+};
+
+enum frame_status { FRAME_SUCCEEDED, FRAME_FAILED, FRAME_CANCELLED };
+
+struct frame_result {
+    enum frame_status status;
+    double requested_time;   /* t rounded to the stream's time base */
+    double actual_time;      /* pts of the frame returned; NAN when none */
+    char error[256];         /* "" on success */
+    struct blob *image;      /* encoded PNG on success, else NULL */
+};
+
+struct video_info {
+    int ok;                  /* 0: could not be opened as a video */
+    char error[256];
+    double duration;         /* seconds, end of last frame - start of file */
+    int width, height;       /* as displayed (after rotation) */
+    double frame_rate;       /* average, frames per second */
+    char codec[32];
+};
+
+struct decoder_config {
+    size_t cache_bytes;      /* byte bound of the encoded-frame cache */
+    int workers;             /* worker threads, >= 1 */
+    int png_level;           /* zlib level 0..9 */
+};
+
+typedef void (*frame_done_fn)(void *arg, struct frame_result *res);
+typedef void (*info_done_fn)(void *arg, const struct video_info *info);
+
+struct decoder *decoder_new(const struct decoder_config *cfg);
+void decoder_free(struct decoder *d);
+
+/* Queue the production of one frame.  0, or -ENOMEM / -ESHUTDOWN when the
+ * job was not accepted (then the callback never runs). */
+int decoder_submit_frame(struct decoder *d, const char *path,
+                         const struct frame_request *req,
+                         const atomic_int *cancel, frame_done_fn done, void *arg);
+
+/* Queue a probe of a video's metadata (opens the file, decodes nothing). */
+int decoder_submit_info(struct decoder *d, const char *path,
+                        const atomic_int *cancel, info_done_fn done, void *arg);
+
+/* Default list of video file name extensions, comma-separated. */
+extern const char decoder_default_video_ext[];
+
+#endif
