@@ -22,14 +22,18 @@ struct select_frame {
 
 /*
  * Pick the frame for a request at tick t with window [t - before, t + after]
- * (before/after >= 0; INT64_MAX means unbounded).
+ * (before/after >= 0, a negative one counts as 0; INT64_MAX means unbounded:
+ * the window saturates, nothing overflows).
  *  - t >= next_pts of the last frame: SELECT_NONE (past the end; fails).
- *  - t before the first frame's pts: the first frame.
- *  - Else, among frames whose interval meets the window:
+ *  - t before the first frame's pts: the first frame, whatever the tolerance.
+ *  - Else, among frames whose interval meets the window (pts <= t + after
+ *    and next_pts > t - before):
  *      the acceptable keyframe nearest to t (distance 0 when its interval
- *      contains t, else the gap between t and its interval; earlier on a tie),
+ *      contains t, else the gap in ticks between t and the nearest tick the
+ *      interval covers: pts - t, or t - (next_pts - 1); earlier on a tie),
  *      otherwise the earliest acceptable frame.
  *    With before = after = 0 this is the frame with pts <= t < next_pts.
+ * O(log n) plus the walk from t to the nearest keyframe on each side.
  * Returns the frame's position in the array, or SELECT_NONE (also for n == 0).
  */
 ptrdiff_t select_frame(const struct select_frame *frames, size_t n,
