@@ -28,24 +28,42 @@
  *   entries never exceeds max_bytes after lru_put() returns: least recently
  *   used ready entries are evicted first.  A blob larger than max_bytes is
  *   handed to its waiters but not kept.  Pending entries cost nothing.
+ *   The fixed overhead is sizeof the lru's private entry struct (64 bytes
+ *   on LP64).
+ *
+ * Out of memory and stray calls
+ *   If lru_get() cannot allocate the pending entry (or, for a waiter, its
+ *   condition variable) it still returns LRU_PRODUCE, without marking the key
+ *   pending (so another lru_get() of the same key may produce it too:
+ *   duplicated work, never a hang).
+ *   lru_put() and lru_abandon() therefore accept any key, whatever its state:
+ *     lru_put():     pending key -> published as above;  ready key -> its
+ *                    blob is replaced by `b`;  unknown key -> inserted ready
+ *                    (if memory allows; never an error);
+ *     lru_abandon(): pending key -> as above;  ready or unknown key -> no-op.
+ *   So a spurious put/abandon may duplicate work but cannot strand a waiter.
  */
 #ifndef FRAMEFS_CACHE_H
 #define FRAMEFS_CACHE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 struct blob {
     size_t size;
     unsigned char *data;     /* size bytes; owned by the blob */
     /* private below */
-    int refs;                /* atomic */
+    atomic_int refs;
+    _Bool adopted;           /* data is a separate malloc (blob_adopt) */
 };
 
-/* New blob of `size` bytes (contents uninitialised), one reference; NULL on ENOMEM. */
+/* New blob of `size` bytes (contents uninitialised, data aligned for any
+ * type), one reference; NULL on ENOMEM. */
 struct blob *blob_new(size_t size);
-/* New blob holding a copy of data[0..size). */
+/* New blob holding a copy of data[0..size); NULL on ENOMEM. */
 struct blob *blob_from(const void *data, size_t size);
-/* Take ownership of malloc'd memory `data` (freed with free()). */
+/* Take ownership of malloc'd memory `data` (freed with free() by the last
+ * unref).  On ENOMEM returns NULL and `data` still belongs to the caller. */
 struct blob *blob_adopt(void *data, size_t size);
 struct blob *blob_ref(struct blob *b);
 void blob_unref(struct blob *b);           /* NULL is fine */
@@ -67,7 +85,8 @@ enum lru_status lru_get(struct lru *c, const char *key, struct blob **out,
 /* Never blocks: a new reference if `key` is ready, else NULL.  Counts as a use. */
 struct blob *lru_peek(struct lru *c, const char *key);
 /* Publish the blob for a key this thread is producing; the lru takes its own
- * reference (the caller keeps theirs) and wakes the waiters. */
+ * reference (the caller keeps theirs) and gives each waiter one.  b == NULL
+ * is treated as lru_abandon(). */
 void lru_put(struct lru *c, const char *key, struct blob *b);
 /* Give up producing `key`: one waiter (if any) becomes the producer. */
 void lru_abandon(struct lru *c, const char *key);
@@ -76,6 +95,12 @@ int lru_waiters(struct lru *c, const char *key);
 /* Drop every ready entry whose key starts with `prefix` (a changed source). */
 void lru_drop_prefix(struct lru *c, const char *prefix);
 
+/* bytes/entries: ready entries only.  hits: lru_get()/lru_peek() calls that
+ * returned a blob (including after waiting for another producer).  misses:
+ * lru_get() calls that returned LRU_PRODUCE (including hand-overs after an
+ * abandon) and lru_peek() calls that returned NULL.  evictions: entries
+ * dropped to respect max_bytes (not lru_drop_prefix, not replacement, not an
+ * oversized blob that was never kept). */
 struct lru_stats {
     size_t bytes, max_bytes, entries;
     unsigned long hits, misses, evictions;
