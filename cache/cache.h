@@ -48,10 +48,13 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct blob {
     size_t size;
     unsigned char *data;     /* size bytes; owned by the blob */
+    int64_t tag;             /* the producer's, set before publishing (0 at
+                                creation); the decoder keeps the frame's pts */
     /* private below */
     atomic_int refs;
     _Bool adopted;           /* data is a separate malloc (blob_adopt) */

@@ -1,0 +1,246 @@
+/*
+ * Pixel conversion matching the ffmpeg CLI.  With `-pix_fmt rgb24` the CLI's
+ * filter graph is: buffersrc -> [transpose/hflip/vflip] -> scale (auto-inserted,
+ * sws flags "bicubic") -> sink.  We do the same steps: move the decoded
+ * planes first, then set up swscale as libavfilter's scale filter does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "convert.h"
+
+struct convert_state {
+    struct SwsContext *sws;
+    int w, h, src_fmt, dst_fmt;
+};
+
+void image_free(struct image *img)
+{
+    av_freep(&img->pixels);
+}
+
+void convert_free(void **state)
+{
+    struct convert_state *s = *state;
+
+    if (s) {
+        sws_freeContext(s->sws);
+        free(s);
+    }
+    *state = NULL;
+}
+
+/* Bytes one element of a plane takes (all components stored in it). */
+static int plane_step(const AVPixFmtDescriptor *d, int plane)
+{
+    int step = 0;
+
+    for (int i = 0; i < d->nb_components; i++)
+        if (d->comp[i].plane == plane && d->comp[i].step > step)
+            step = d->comp[i].step;
+    return step;
+}
+
+static int can_move_planes(const AVPixFmtDescriptor *d, int transpose)
+{
+    if (d->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL))
+        return 0;
+    /* Transposing 4:2:2 would need 4:4:0; the CLI converts first there. */
+    return !transpose || d->log2_chroma_w == d->log2_chroma_h;
+}
+
+/*
+ * Move the pixels of every plane: output (x, y) takes input (ix, iy) with
+ * ix = x or y (transposed), possibly reversed, likewise iy.  This is what
+ * libavfilter's transpose, hflip and vflip do, plane by plane.
+ */
+static void move_plane(const uint8_t *src, int sls, uint8_t *dst, int dls,
+                       int ow, int oh, int iw, int ih, int step, const int rot[3])
+{
+    for (int y = 0; y < oh; y++) {
+        uint8_t *d = dst + (size_t)y * dls;
+
+        for (int x = 0; x < ow; x++) {
+            int ix = rot[0] ? y : x, iy = rot[0] ? x : y;
+
+            if (rot[1])
+                ix = iw - 1 - ix;
+            if (rot[2])
+                iy = ih - 1 - iy;
+            memcpy(d + (size_t)x * step, src + (size_t)iy * sls + (size_t)ix * step, step);
+        }
+    }
+}
+
+static int rotate_frame(const AVFrame *in, const int rot[3], AVFrame **outp)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(in->format);
+    AVFrame *out = av_frame_alloc();
+    int ret, planes = av_pix_fmt_count_planes(in->format);
+
+    if (!out)
+        return AVERROR(ENOMEM);
+    out->format = in->format;
+    out->width = rot[0] ? in->height : in->width;
+    out->height = rot[0] ? in->width : in->height;
+    if ((ret = av_frame_get_buffer(out, 0)) < 0 || (ret = av_frame_copy_props(out, in)) < 0) {
+        av_frame_free(&out);
+        return ret;
+    }
+    for (int p = 0; p < planes; p++) {
+        int chroma = (p == 1 || p == 2) && !(d->flags & AV_PIX_FMT_FLAG_RGB);
+        int sw = chroma ? -((-in->width) >> d->log2_chroma_w) : in->width;
+        int sh = chroma ? -((-in->height) >> d->log2_chroma_h) : in->height;
+        int ow = rot[0] ? sh : sw, oh = rot[0] ? sw : sh;
+
+        if ((d->flags & AV_PIX_FMT_FLAG_PAL) && p == 1) {
+            memcpy(out->data[1], in->data[1], AVPALETTE_SIZE);
+            continue;
+        }
+        move_plane(in->data[p], in->linesize[p], out->data[p], out->linesize[p],
+                   ow, oh, sw, sh, plane_step(d, p), rot);
+    }
+    *outp = out;
+    return 0;
+}
+
+/* Set up swscale as libavfilter's scale filter (FFmpeg 5.1) does for a
+ * format-only conversion requested by the CLI. */
+static struct SwsContext *make_sws(const AVFrame *f, enum AVPixelFormat dst)
+{
+    struct SwsContext *s = sws_alloc_context();
+
+    if (!s)
+        return NULL;
+    av_opt_set_int(s, "sws_flags", SWS_BICUBIC, 0);
+    av_opt_set_int(s, "srcw", f->width, 0);
+    av_opt_set_int(s, "srch", f->height, 0);
+    av_opt_set_int(s, "src_format", f->format, 0);
+    av_opt_set_int(s, "dstw", f->width, 0);
+    av_opt_set_int(s, "dsth", f->height, 0);
+    av_opt_set_int(s, "dst_format", dst, 0);
+    av_opt_set_int(s, "threads", 1, 0);
+    /* The scale filter's default: MPEG-2 chroma siting for plain yuv420p. */
+    if (f->format == AV_PIX_FMT_YUV420P)
+        av_opt_set_int(s, "src_v_chr_pos", 128, 0);
+    if (sws_init_context(s, NULL, NULL) < 0) {
+        sws_freeContext(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* The scale filter's in_color_matrix=auto: the frame's own matrix, BT.601
+ * when unknown or unsupported. */
+static const int *frame_coefficients(const AVFrame *f)
+{
+    int cs = f->colorspace;
+
+    if (cs < 1 || cs > 10 || cs == 8)
+        cs = AVCOL_SPC_BT470BG;
+    return sws_getCoefficients(cs);
+}
+
+static int scale(struct convert_state *s, const AVFrame *f, enum AVPixelFormat dst,
+                 struct image *out)
+{
+    int *inv, *table, in_full, out_full, bri, con, sat;
+    const int *coeffs;
+    uint8_t *planes[4] = {NULL};
+    int strides[4] = {0};
+
+    if (!s->sws || s->w != f->width || s->h != f->height || s->src_fmt != f->format ||
+        s->dst_fmt != (int)dst) {
+        sws_freeContext(s->sws);
+        if (!(s->sws = make_sws(f, dst)))
+            return AVERROR(EINVAL);
+        s->w = f->width;
+        s->h = f->height;
+        s->src_fmt = f->format;
+        s->dst_fmt = dst;
+    }
+    sws_getColorspaceDetails(s->sws, &inv, &in_full, &table, &out_full, &bri, &con, &sat);
+    coeffs = frame_coefficients(f);
+    if (f->color_range != AVCOL_RANGE_UNSPECIFIED)
+        in_full = f->color_range == AVCOL_RANGE_JPEG;
+    sws_setColorspaceDetails(s->sws, coeffs, in_full, coeffs, out_full, bri, con, sat);
+
+    out->width = f->width;
+    out->height = f->height;
+    out->channels = dst == AV_PIX_FMT_RGBA ? 4 : 3;
+    out->stride = FFALIGN((size_t)f->width * out->channels, 64);
+    if (!(out->pixels = av_malloc(out->stride * f->height + 64)))
+        return AVERROR(ENOMEM);
+    planes[0] = out->pixels;
+    strides[0] = (int)out->stride;
+    if (sws_scale(s->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
+                  planes, strides) != f->height) {
+        image_free(out);
+        return AVERROR(EINVAL);
+    }
+    return 0;
+}
+
+/* Fallback for formats whose planes cannot be moved: rotate RGB pixels. */
+static int rotate_image(struct image *img, const int rot[3])
+{
+    struct image r = *img;
+    int ret;
+
+    r.width = rot[0] ? img->height : img->width;
+    r.height = rot[0] ? img->width : img->height;
+    r.stride = FFALIGN((size_t)r.width * r.channels, 64);
+    if (!(r.pixels = av_malloc(r.stride * r.height + 64)))
+        return AVERROR(ENOMEM);
+    move_plane(img->pixels, (int)img->stride, r.pixels, (int)r.stride, r.width, r.height,
+               img->width, img->height, img->channels, rot);
+    ret = 0;
+    image_free(img);
+    *img = r;
+    return ret;
+}
+
+int convert_frame(void **state, const AVFrame *frame, const int rotation[3],
+                  struct image *out, char *err, size_t errlen)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(frame->format);
+    struct convert_state *s = *state;
+    enum AVPixelFormat dst;
+    AVFrame *moved = NULL;
+    int rotate = rotation[0] || rotation[1] || rotation[2], late_rotate = 0, ret;
+
+    memset(out, 0, sizeof(*out));
+    if (!d || frame->width <= 0 || frame->height <= 0) {
+        snprintf(err, errlen, "decoded frame has no usable pixel format");
+        return AVERROR(EINVAL);
+    }
+    if (!s && !(s = *state = calloc(1, sizeof(*s))))
+        return AVERROR(ENOMEM);
+    dst = (d->flags & AV_PIX_FMT_FLAG_ALPHA) ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
+    if (rotate && can_move_planes(d, rotation[0])) {
+        if ((ret = rotate_frame(frame, rotation, &moved)) < 0) {
+            snprintf(err, errlen, "cannot rotate frame: %s", av_err2str(ret));
+            return ret;
+        }
+        frame = moved;
+    } else {
+        late_rotate = rotate;
+    }
+    ret = scale(s, frame, dst, out);
+    av_frame_free(&moved);
+    if (ret >= 0 && late_rotate)
+        ret = rotate_image(out, rotation);
+    if (ret < 0) {
+        image_free(out);
+        snprintf(err, errlen, "cannot convert %s frame to RGB: %s",
+                 d->name, av_err2str(ret));
+    }
+    return ret;
+}

@@ -1,0 +1,102 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "pool.h"
+
+struct job {
+    pool_fn fn;
+    void *arg;
+    struct job *next;
+};
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct job *head, *tail;
+    int stopping;
+    int n_threads;
+    pthread_t threads[];
+};
+
+static void *worker_main(void *arg)
+{
+    struct pool *p = arg;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        struct job *j;
+        int stopping;
+
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->wake, &p->lock);
+        if (!(j = p->head))
+            break;                      /* stopping and drained */
+        p->head = j->next;
+        if (!p->head)
+            p->tail = NULL;
+        stopping = p->stopping;
+        pthread_mutex_unlock(&p->lock);
+        j->fn(j->arg, stopping);
+        free(j);
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+struct pool *pool_new(int workers)
+{
+    struct pool *p = calloc(1, sizeof(*p) + (size_t)workers * sizeof(pthread_t));
+
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    for (; p->n_threads < workers; p->n_threads++)
+        if (pthread_create(&p->threads[p->n_threads], NULL, worker_main, p) != 0)
+            break;
+    if (p->n_threads == 0) {
+        pool_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int pool_submit(struct pool *p, pool_fn fn, void *arg)
+{
+    struct job *j = malloc(sizeof(*j));
+
+    if (!j)
+        return -ENOMEM;
+    *j = (struct job){.fn = fn, .arg = arg};
+    pthread_mutex_lock(&p->lock);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->lock);
+        free(j);
+        return -ESHUTDOWN;
+    }
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+void pool_free(struct pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->n_threads; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    free(p);
+}

@@ -1,0 +1,20 @@
+/*
+ * decoder/pool — a fixed set of worker threads running queued jobs in FIFO
+ * order.  The queue is protected by the pool's mutex; jobs run without it.
+ * pool_free() stops accepting jobs, lets the workers run every job still
+ * queued with `shutting_down` set (so each job still completes exactly once)
+ * and joins them.
+ */
+#ifndef FRAMEFS_POOL_H
+#define FRAMEFS_POOL_H
+
+struct pool;
+
+typedef void (*pool_fn)(void *arg, int shutting_down);
+
+struct pool *pool_new(int workers);
+/* 0, or -ENOMEM / -ESHUTDOWN (the job will not run). */
+int pool_submit(struct pool *p, pool_fn fn, void *arg);
+void pool_free(struct pool *p);
+
+#endif

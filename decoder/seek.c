@@ -1,0 +1,268 @@
+/*
+ * Position a decoder at or before a frame and decode up to it, following what
+ * FFMS2 and torchcodec converge on: seek to a keyframe found in decode order,
+ * verify where the demuxer actually landed, identify frames by their pts
+ * (never by counting decoder output) and flush at end of stream.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "convert.h"
+#include "seek.h"
+
+#define MAX_SEEK_RETRIES 4
+#define MAX_BAD_PACKETS 64
+
+int dec_ctx_open(struct video *v, struct dec_ctx **out, char *err, size_t errlen)
+{
+    struct dec_ctx *c = calloc(1, sizeof(*c));
+    const AVCodec *codec;
+    AVStream *st;
+    int ret = AVERROR(ENOMEM);
+
+    *out = NULL;
+    if (!c)
+        goto fail;
+    c->video = video_ref(v);
+    if ((ret = avformat_open_input(&c->fmt, v->path, NULL, NULL)) < 0 ||
+        (ret = avformat_find_stream_info(c->fmt, NULL)) < 0)
+        goto fail;
+    ret = AVERROR_INVALIDDATA;
+    if (v->stream >= (int)c->fmt->nb_streams)
+        goto fail;
+    for (unsigned i = 0; i < c->fmt->nb_streams; i++)
+        if ((int)i != v->stream)
+            c->fmt->streams[i]->discard = AVDISCARD_ALL;
+    st = c->fmt->streams[v->stream];
+    ret = AVERROR_DECODER_NOT_FOUND;
+    if (!(codec = avcodec_find_decoder(st->codecpar->codec_id)))
+        goto fail;
+    ret = AVERROR(ENOMEM);
+    if (!(c->codec = avcodec_alloc_context3(codec)) || !(c->pkt = av_packet_alloc()) ||
+        !(c->frame = av_frame_alloc()) || !(c->cand = av_frame_alloc()) ||
+        !(c->out = av_frame_alloc()))
+        goto fail;
+    if ((ret = avcodec_parameters_to_context(c->codec, st->codecpar)) < 0)
+        goto fail;
+    c->codec->pkt_timebase = st->time_base;
+    /* Parallelism comes from the worker pool; one thread per decoder keeps
+     * the latency of a single frame low and memory per worker fixed. */
+    c->codec->thread_count = 1;
+    if ((ret = avcodec_open2(c->codec, codec, NULL)) < 0)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot open decoder: %s", av_err2str(ret));
+    dec_ctx_close(c);
+    return ret;
+}
+
+void dec_ctx_close(struct dec_ctx *c)
+{
+    if (!c)
+        return;
+    convert_free(&c->convert);
+    av_frame_free(&c->frame);
+    av_frame_free(&c->cand);
+    av_frame_free(&c->out);
+    av_packet_free(&c->pkt);
+    avcodec_free_context(&c->codec);
+    avformat_close_input(&c->fmt);
+    video_unref(c->video);
+    free(c);
+}
+
+int dec_ctx_can_continue(const struct dec_ctx *c, size_t f)
+{
+    size_t key = video_seek_packet(c->video, f);
+
+    return c->positioned && c->last_pts < c->video->frames[f].pts &&
+           key >= c->start_packet && key <= c->next_packet;
+}
+
+/* The previous keyframe before packet k in decode order (0 if none). */
+static size_t earlier_key(const struct video *v, size_t k)
+{
+    while (k-- > 0)
+        if (v->packets[k].key)
+            return k;
+    return 0;
+}
+
+static int seek_to(struct dec_ctx *c, size_t key)
+{
+    const struct index_packet *p = &c->video->packets[key];
+    int64_t ts = p->dts;
+    int ret;
+
+    if (p->pts != AV_NOPTS_VALUE && (ts == AV_NOPTS_VALUE || p->pts < ts))
+        ts = p->pts;
+    if (c->video->seek_by_bytes && p->pos >= 0)
+        return av_seek_frame(c->fmt, c->video->stream, p->pos, AVSEEK_FLAG_BYTE);
+    if (ts == AV_NOPTS_VALUE)
+        return AVERROR(EINVAL);
+    ret = av_seek_frame(c->fmt, c->video->stream, ts, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0 && key == 0)      /* the very start: any way that works */
+        ret = avformat_seek_file(c->fmt, c->video->stream, INT64_MIN, ts, ts, 0);
+    if (ret < 0 && key == 0)
+        ret = av_seek_frame(c->fmt, -1, 0, AVSEEK_FLAG_BYTE);
+    return ret;
+}
+
+/* Read the next packet of our stream into c->pkt.  0, AVERROR_EOF or error. */
+static int read_packet(struct dec_ctx *c)
+{
+    int ret;
+
+    for (;;) {
+        if ((ret = av_read_frame(c->fmt, c->pkt)) < 0)
+            return ret;
+        if (c->pkt->stream_index == c->video->stream)
+            return 0;
+        av_packet_unref(c->pkt);
+    }
+}
+
+/*
+ * Seek so that the next packet fed is the keyframe `key` or one before it.
+ * The demuxer may land past the requested point (bad index, a format that
+ * seeks by time): then back off to earlier keyframes, and finally the start.
+ */
+static int position_at(struct dec_ctx *c, size_t key)
+{
+    const struct video *v = c->video;
+
+    avcodec_flush_buffers(c->codec);
+    c->positioned = 0;
+    c->have_pending = 0;
+    av_packet_unref(c->pkt);
+    for (int attempt = 0; attempt <= MAX_SEEK_RETRIES + 1; attempt++) {
+        size_t at;
+        int ret = seek_to(c, key);
+
+        if (ret >= 0)
+            ret = read_packet(c);
+        if (ret < 0 && key == 0)
+            return ret;
+        if (ret >= 0) {
+            at = video_find_packet(v, c->pkt->dts, c->pkt->pos);
+            if (at != SIZE_MAX && at <= key) {
+                c->have_pending = 1;
+                c->start_packet = at;
+                c->next_packet = at;
+                c->positioned = 1;
+                c->last_pts = INT64_MIN;
+                return 0;
+            }
+            if (key == 0 && at == SIZE_MAX) {
+                /* At the start, but the packet is not in the index (the
+                 * demuxer changed its mind): decode from here unpositioned;
+                 * frames are told apart by pts anyway. */
+                c->have_pending = 1;
+                return 0;
+            }
+            av_packet_unref(c->pkt);
+        }
+        key = attempt >= MAX_SEEK_RETRIES ? 0 : earlier_key(v, key);
+    }
+    return AVERROR(ESPIPE);
+}
+
+/* Feed one packet (or the end-of-stream flush).  0 or error. */
+static int feed(struct dec_ctx *c, int *eof)
+{
+    int ret = 0;
+
+    if (!c->have_pending)
+        ret = read_packet(c);
+    c->have_pending = 0;
+    if (ret < 0) {
+        /* End of file, or a read error (truncated file): flush what we have. */
+        *eof = 1;
+        c->positioned = 0;
+        ret = avcodec_send_packet(c->codec, NULL);
+        return ret == AVERROR_EOF ? 0 : ret;
+    }
+    c->next_packet++;
+    ret = avcodec_send_packet(c->codec, c->pkt);
+    av_packet_unref(c->pkt);
+    return ret;
+}
+
+static void keep(AVFrame *dst, AVFrame *src)
+{
+    av_frame_unref(dst);
+    av_frame_move_ref(dst, src);
+}
+
+int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
+                AVFrame **out, char *err, size_t errlen)
+{
+    int64_t target = c->video->frames[f].pts;
+    int continuing = dec_ctx_can_continue(c, f), eof = 0, bad = 0, ret;
+
+    if (!continuing && (ret = position_at(c, video_seek_packet(c->video, f))) < 0) {
+        snprintf(err, errlen, "cannot seek: %s", av_err2str(ret));
+        return ret;
+    }
+    av_frame_unref(c->cand);
+    for (;;) {
+        if (stop && stop(arg))
+            return AVERROR_EXIT;
+        while ((ret = avcodec_receive_frame(c->codec, c->frame)) >= 0) {
+            int64_t pts = c->frame->best_effort_timestamp;
+
+            if (pts == AV_NOPTS_VALUE || pts < target) {
+                if (pts != AV_NOPTS_VALUE)
+                    keep(c->cand, c->frame);
+                av_frame_unref(c->frame);
+                continue;
+            }
+            if (pts > target && !c->cand->buf[0] && continuing) {
+                /* The frame we wanted went by unseen: start over properly. */
+                av_frame_unref(c->frame);
+                c->positioned = 0;
+                return dec_ctx_get(c, f, stop, arg, out, err, errlen);
+            }
+            if (pts > target && c->cand->buf[0]) {
+                /* Lost frame: the one on screen at target is the previous. */
+                keep(c->out, c->cand);
+                av_frame_unref(c->frame);
+                c->positioned = 0;
+            } else {
+                keep(c->out, c->frame);
+            }
+            c->last_pts = c->out->best_effort_timestamp;
+            *out = c->out;
+            return 0;
+        }
+        if (ret == AVERROR_EOF) {
+            c->positioned = 0;
+            if (c->cand->buf[0]) {
+                keep(c->out, c->cand);
+                *out = c->out;
+                return 0;
+            }
+            snprintf(err, errlen, "frame not found in the decoded stream");
+            return AVERROR_STREAM_NOT_FOUND;
+        }
+        if (ret != AVERROR(EAGAIN)) {
+            snprintf(err, errlen, "decode error: %s", av_err2str(ret));
+            c->positioned = 0;
+            return ret;
+        }
+        if (eof) {
+            snprintf(err, errlen, "decoder stalled at end of stream");
+            return AVERROR_BUG;
+        }
+        ret = feed(c, &eof);
+        if (ret < 0 && ret != AVERROR(EAGAIN) && ++bad > MAX_BAD_PACKETS) {
+            c->positioned = 0;
+            snprintf(err, errlen, "invalid data near packet %zu: %s", c->next_packet,
+                     av_err2str(ret));
+            return ret;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/*
+ * decoder/seek — a decoder context: one demuxer + codec positioned somewhere
+ * in one video, able to hand out the decoded frame for an index entry.
+ *
+ * A dec_ctx is used by one thread at a time (the pool lends it out under its
+ * own lock); nothing in it is shared.  It holds a reference to its video.
+ * The frame returned by dec_ctx_get() belongs to the context and stays valid
+ * until the next call on it.  Everything here may block (I/O, decoding).
+ */
+#ifndef FRAMEFS_SEEK_H
+#define FRAMEFS_SEEK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "video.h"
+
+struct dec_ctx {
+    struct video *video;
+    AVFormatContext *fmt;
+    AVCodecContext *codec;
+    AVPacket *pkt;
+    AVFrame *frame, *cand, *out;
+    int have_pending;        /* pkt holds a packet read but not yet sent */
+
+    /* Position: valid while the decoder has been fed every packet from
+     * start_packet to next_packet - 1 (decode order) and handed out frames up
+     * to last_pts. */
+    int positioned;
+    size_t start_packet, next_packet;
+    int64_t last_pts;
+
+    struct dec_ctx *next;    /* idle list (decoder.c) */
+    void *convert;           /* conversion state (convert.c) */
+};
+
+/* Open a decoder for a loaded video.  0, or a negative AVERROR with err set. */
+int dec_ctx_open(struct video *v, struct dec_ctx **out, char *err, size_t errlen);
+void dec_ctx_close(struct dec_ctx *c);
+
+/* Would reaching frame f from here avoid a seek?  (Same GOP, ahead of us.) */
+int dec_ctx_can_continue(const struct dec_ctx *c, size_t f);
+
+/*
+ * Decode index frame f.  stop(arg) is polled between packets; when it returns
+ * non-zero, dec_ctx_get() returns AVERROR_EXIT.  On success *out is the frame
+ * (its best_effort_timestamp may differ from the index when the stream lost
+ * the exact frame; the caller reports the frame's own time).
+ */
+int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
+                AVFrame **out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * fs/fs — the mounted filesystem's state, shared by main.c (which builds it
+ * and tears it down), ops.c (the FUSE handlers) and source.c (the read-only
+ * view of SOURCE_DIR).
+ *
+ * Everything in struct fs is set before the session starts and read-only
+ * afterwards, except what the inode table and the decoder protect themselves.
+ */
+#ifndef FRAMEFS_FS_H
+#define FRAMEFS_FS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include "../decoder/decoder.h"
+#include "inode.h"
+
+#define FS_MAX_EXTS 128
+#define FS_MAX_LISTED 100000      /* frames one video directory lists at most */
+
+struct fs {
+    char *root;                   /* realpath of SOURCE_DIR */
+    int rootfd;
+    struct decoder *dec;
+    struct inode_table *inodes;
+    double default_tol;           /* seconds, may be INFINITY */
+    double list_interval;         /* seconds; 0 lists none */
+    int n_exts;
+    char *exts[FS_MAX_EXTS];      /* lower case, without the dot */
+    double timeout;               /* entry and attribute timeout, seconds */
+};
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* ---- source.c: the read-only view of SOURCE_DIR ---- */
+
+/* "dir/name" relative to the root ("name" when dir is "."); NULL on ENOMEM. */
+char *source_join(const char *dir, const char *name);
+/* Absolute path of a relative one; NULL on ENOMEM. */
+char *source_abs(const struct fs *fs, const char *rel);
+/* stat a relative path.  Symlinks are followed only while their target stays
+ * inside SOURCE_DIR.  0 or -errno. */
+int source_stat(const struct fs *fs, const char *rel, struct stat *st);
+/* Is this file name one of the video extensions? */
+int source_is_video(const struct fs *fs, const char *name);
+/* The node kind a source entry appears as, or -1 when it is hidden. */
+int source_kind(const struct fs *fs, const char *name, const struct stat *st);
+/* Attributes a node shows, from its source's stat. */
+void source_attr(const struct node *n, const struct stat *src, struct stat *out);
+/* Parse the video_ext option into fs->exts.  0 or -1. */
+int source_set_exts(struct fs *fs, const char *list);
+
+#endif

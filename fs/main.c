@@ -1,0 +1,259 @@
+/*
+ * framefs entry point: options, checks made before anything is mounted, the
+ * session and its multithreaded loop, and an ordered shutdown (loop ends ->
+ * unmount -> workers joined -> session and tables freed).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "name.h"
+
+struct options {
+    const char *source;
+    char *cache_size, *workers, *tol, *list_interval, *png_level, *video_ext;
+    int help, version;
+};
+
+#define OPT(t, field) {t, offsetof(struct options, field), 0}
+static const struct fuse_opt option_spec[] = {
+    OPT("cache_size=%s", cache_size),
+    OPT("workers=%s", workers),
+    OPT("tol=%s", tol),
+    OPT("list_interval=%s", list_interval),
+    OPT("png_level=%s", png_level),
+    OPT("video_ext=%s", video_ext),
+    {"-h", offsetof(struct options, help), 1},
+    {"--help", offsetof(struct options, help), 1},
+    {"-V", offsetof(struct options, version), 1},
+    {"--version", offsetof(struct options, version), 1},
+    FUSE_OPT_END,
+};
+
+#define DEFAULT_PNG_LEVEL 1
+
+static void usage(const char *prog)
+{
+    printf("usage: %s [options] SOURCE_DIR MOUNTPOINT\n\n"
+           "Serves every video under SOURCE_DIR as a directory of PNG frames:\n"
+           "  MOUNTPOINT/clip.mp4/t=12.5,tol=0.1.png\n\n"
+           "framefs options (-o name=value):\n"
+           "    cache_size=SIZE      frame cache budget (256M, 2G, bytes; default 256M)\n"
+           "    workers=N            decoder threads (default: number of CPUs)\n"
+           "    tol=SECONDS          tolerance when a name gives none (default 0)\n"
+           "    list_interval=SECS   spacing of listed frames, 0 lists none (default 1)\n"
+           "    png_level=0..9       zlib level of the PNGs (default %d)\n"
+           "    video_ext=mp4,mkv,.. extensions shown as video directories\n\n",
+           prog, DEFAULT_PNG_LEVEL);
+    fuse_cmdline_help();
+    fuse_lowlevel_help();
+}
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+    struct options *o = data;
+
+    (void)outargs;
+    if (key == FUSE_OPT_KEY_NONOPT && !o->source) {
+        o->source = arg;
+        return 0;
+    }
+    return 1;
+}
+
+static int bad(const char *fmt, const char *value)
+{
+    fprintf(stderr, "framefs: ");
+    fprintf(stderr, fmt, value);
+    fputc('\n', stderr);
+    return -1;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Fill fs and the decoder config from the options; one line on stderr and -1
+ * on the first bad value. */
+static int apply_options(const struct options *o, struct fs *fs, struct decoder_config *dc)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    dc->cache_bytes = 256u << 20;
+    dc->workers = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 2;
+    dc->png_level = DEFAULT_PNG_LEVEL;
+    fs->default_tol = 0;
+    fs->list_interval = 1;
+    fs->timeout = 1.0;
+    if (o->cache_size && name_parse_size(o->cache_size, &dc->cache_bytes) < 0)
+        return bad("invalid cache_size '%s' (examples: 256M, 2G, 1048576)", o->cache_size);
+    if (o->workers && parse_int(o->workers, 1, 256, &dc->workers) < 0)
+        return bad("invalid workers '%s' (a whole number from 1 to 256)", o->workers);
+    if (o->png_level && parse_int(o->png_level, 0, 9, &dc->png_level) < 0)
+        return bad("invalid png_level '%s' (0 to 9)", o->png_level);
+    if (o->tol && name_parse_seconds(o->tol, 1, &fs->default_tol) < 0)
+        return bad("invalid tol '%s' (seconds, or inf)", o->tol);
+    if (o->list_interval && name_parse_seconds(o->list_interval, 0, &fs->list_interval) < 0)
+        return bad("invalid list_interval '%s' (seconds; 0 lists none)", o->list_interval);
+    if (source_set_exts(fs, o->video_ext ? o->video_ext : decoder_default_video_ext) < 0)
+        return bad("invalid video_ext '%s' (comma-separated extensions)",
+                   o->video_ext ? o->video_ext : "");
+    return 0;
+}
+
+static int check_source(const char *source, struct fs *fs)
+{
+    struct stat st;
+
+    if (!source)
+        return bad("%s", "missing SOURCE_DIR and MOUNTPOINT (see --help)");
+    if (stat(source, &st) < 0)
+        return bad("cannot use SOURCE_DIR '%s': no such directory", source);
+    if (!S_ISDIR(st.st_mode))
+        return bad("SOURCE_DIR '%s' is not a directory", source);
+    if (!(fs->root = realpath(source, NULL)) ||
+        (fs->rootfd = open(fs->root, O_RDONLY | O_DIRECTORY)) < 0)
+        return bad("cannot open SOURCE_DIR '%s'", source);
+    return 0;
+}
+
+/* The mount point must be a directory that nothing is mounted on yet. */
+static int check_mountpoint(const char *mnt, const struct fs *fs)
+{
+    struct stat st, up;
+    char *parent;
+    int ret;
+
+    if (!mnt)
+        return bad("%s", "missing MOUNTPOINT (see --help)");
+    if (stat(mnt, &st) < 0)
+        return bad("cannot use MOUNTPOINT '%s': no such directory (or a dead mount: "
+                   "fusermount3 -u it)", mnt);
+    if (!S_ISDIR(st.st_mode))
+        return bad("MOUNTPOINT '%s' is not a directory", mnt);
+    if (asprintf(&parent, "%s/..", mnt) < 0)
+        return -1;
+    ret = stat(parent, &up);
+    free(parent);
+    if (ret == 0 && (up.st_dev != st.st_dev || up.st_ino == st.st_ino))
+        return bad("MOUNTPOINT '%s' is busy: something is already mounted there", mnt);
+    {
+        char *real = realpath(mnt, NULL);
+        size_t n = strlen(fs->root);
+        int inside = real && strncmp(real, fs->root, n) == 0 &&
+                     (real[n] == '/' || real[n] == 0);
+
+        free(real);
+        if (inside)
+            return bad("MOUNTPOINT '%s' is inside SOURCE_DIR", mnt);
+    }
+    return 0;
+}
+
+static void free_fs(struct fs *fs)
+{
+    for (int i = 0; i < fs->n_exts; i++)
+        free(fs->exts[i]);
+    if (fs->rootfd > 0)
+        close(fs->rootfd);
+    free(fs->root);
+}
+
+int main(int argc, char *argv[])
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct fuse_cmdline_opts cl = {0};
+    struct options o = {0};
+    struct decoder_config dc;
+    struct fuse_session *se = NULL;
+    struct fuse_loop_config *loop = NULL;
+    struct fs fs = {.rootfd = -1};
+    int ret = 1;
+
+    if (fuse_opt_parse(&args, &o, option_spec, opt_proc) < 0 ||
+        fuse_parse_cmdline(&args, &cl) < 0)
+        goto out;
+    if (o.help || cl.show_help) {
+        usage(argv[0]);
+        ret = 0;
+        goto out;
+    }
+    if (o.version || cl.show_version) {
+        printf("framefs 0.1 (libfuse %s)\n", fuse_pkgversion());
+        ret = 0;
+        goto out;
+    }
+    if (apply_options(&o, &fs, &dc) < 0 || check_source(o.source, &fs) < 0 ||
+        check_mountpoint(cl.mountpoint, &fs) < 0)
+        goto out;
+    if (fuse_opt_add_arg(&args, "-oro,default_permissions,fsname=framefs,subtype=framefs") < 0 ||
+        !(fs.inodes = inode_table_new()))
+        goto out;
+
+    se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+    if (!se)
+        goto out;
+    if (fuse_set_signal_handlers(se) != 0)
+        goto out;
+    if (fuse_session_mount(se, cl.mountpoint) != 0) {
+        fprintf(stderr, "framefs: cannot mount on '%s'\n", cl.mountpoint);
+        goto out_signals;
+    }
+    fuse_daemonize(cl.foreground);
+    /* Threads start after daemonizing: fork keeps only the calling thread. */
+    if (!(fs.dec = decoder_new(&dc))) {
+        fprintf(stderr, "framefs: cannot start %d workers\n", dc.workers);
+        goto out_unmount;
+    }
+    if (cl.singlethread) {
+        ret = fuse_session_loop(se);
+    } else {
+        if (!(loop = fuse_loop_cfg_create()))
+            goto out_unmount;
+        fuse_loop_cfg_set_clone_fd(loop, cl.clone_fd);
+        if (cl.max_threads > 0 && cl.max_threads <= 100000)   /* else: unset */
+            fuse_loop_cfg_set_max_threads(loop, cl.max_threads);
+        fuse_loop_cfg_set_idle_threads(loop, cl.max_idle_threads);
+        ret = fuse_session_loop_mt(se, loop);
+    }
+    ret = ret < 0 ? 1 : 0;
+out_unmount:
+    fuse_session_unmount(se);
+    /* Queued and running jobs finish (as cancelled where queued) and reply to
+     * a session that no longer has a kernel side: harmless. */
+    decoder_free(fs.dec);
+out_signals:
+    fuse_remove_signal_handlers(se);
+out:
+    if (se)
+        fuse_session_destroy(se);
+    fuse_loop_cfg_destroy(loop);
+    inode_table_free(fs.inodes);
+    free_fs(&fs);
+    free(cl.mountpoint);
+    fuse_opt_free_args(&args);
+    free(o.cache_size);
+    free(o.workers);
+    free(o.tol);
+    free(o.list_interval);
+    free(o.png_level);
+    free(o.video_ext);
+    return ret;
+}
