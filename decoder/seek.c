@@ -215,8 +215,10 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
             int64_t pts = c->frame->best_effort_timestamp;
 
             if (pts == AV_NOPTS_VALUE || pts < target) {
-                if (pts != AV_NOPTS_VALUE)
+                if (pts != AV_NOPTS_VALUE) {
                     keep(c->cand, c->frame);
+                    c->last_pts = pts;     /* consumed: reuse starts after it */
+                }
                 av_frame_unref(c->frame);
                 continue;
             }

@@ -230,7 +230,8 @@ int main(int argc, char *argv[])
         fuse_loop_cfg_set_clone_fd(loop, cl.clone_fd);
         if (cl.max_threads > 0 && cl.max_threads <= 100000)   /* else: unset */
             fuse_loop_cfg_set_max_threads(loop, cl.max_threads);
-        fuse_loop_cfg_set_idle_threads(loop, cl.max_idle_threads);
+        if (cl.max_idle_threads <= 100000)   /* UINT_MAX means unset */
+            fuse_loop_cfg_set_idle_threads(loop, cl.max_idle_threads);
         ret = fuse_session_loop_mt(se, loop);
     }
     ret = ret < 0 ? 1 : 0;
