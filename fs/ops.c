@@ -251,6 +251,18 @@ static int list_frames(fuse_req_t req, struct fs *fs, struct node *n,
     return 0;
 }
 
+static struct source_id id_of(const struct stat *st)
+{
+    return (struct source_id){st->st_dev, st->st_ino, st->st_size,
+                              (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec};
+}
+
+static int same_source(const struct source_id *a, const struct source_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns;
+}
+
 /* ---- completions (worker threads) --------------------------------------- */
 
 static void frame_done(void *arg, struct frame_result *res)
@@ -272,10 +284,17 @@ static void frame_done(void *arg, struct frame_result *res)
         m.actual_time = res->actual_time;
         snprintf(m.error, sizeof(m.error), "%s", res->error);
         m.size = res->image ? res->image->size : 0;
-        m.source = (struct source_id){p->src.st_dev, p->src.st_ino, p->src.st_size,
-                                      (int64_t)p->src.st_mtim.tv_sec * 1000000000 +
-                                          p->src.st_mtim.tv_nsec};
-        n = inode_insert(fs->inodes, p->node, p->name, NODE_FRAME, p->node->path, &m);
+        m.source = id_of(&p->src);
+        /* Concurrent lookups of one new name: the first reply's node wins,
+         * so the kernel sees one inode per name and version. */
+        n = inode_find(fs->inodes, p->node, p->name);
+        if (n && (n->frame.status != m.status || n->frame.size != m.size ||
+                  !same_source(&n->frame.source, &m.source))) {
+            inode_forget(fs->inodes, n, 1);
+            n = NULL;
+        }
+        if (!n)
+            n = inode_insert(fs->inodes, p->node, p->name, NODE_FRAME, p->node->path, &m);
         if (n)
             reply_entry(p->req, fs, n, &p->src);
         else
@@ -342,18 +361,6 @@ static void submit(struct pending *p, const struct frame_request *fr)
 }
 
 /* ---- lookup / forget / getattr ------------------------------------------ */
-
-static struct source_id id_of(const struct stat *st)
-{
-    return (struct source_id){st->st_dev, st->st_ino, st->st_size,
-                              (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec};
-}
-
-static int same_source(const struct source_id *a, const struct source_id *b)
-{
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime_ns == b->mtime_ns;
-}
 
 static void lookup_frame(fuse_req_t req, struct fs *fs, struct node *video, const char *name)
 {
