@@ -197,16 +197,19 @@ static void keep(AVFrame *dst, AVFrame *src)
     av_frame_move_ref(dst, src);
 }
 
-int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
-                AVFrame **out, char *err, size_t errlen)
-{
-    int64_t target = c->video->frames[f].pts;
-    int continuing = dec_ctx_can_continue(c, f), eof = 0, bad = 0, ret;
+#define OVERSHOT 1
 
-    if (!continuing && (ret = position_at(c, video_seek_packet(c->video, f))) < 0) {
-        snprintf(err, errlen, "cannot seek: %s", av_err2str(ret));
-        return ret;
-    }
+/*
+ * Decode from the current position until the frame with pts `target` comes
+ * out.  0: c->out is that frame, or the one before it when the stream lost
+ * it (the frame on screen at target).  OVERSHOT: the first frame out was
+ * already past target (c->out holds it).  Else a negative AVERROR.
+ */
+static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), void *arg,
+                        char *err, size_t errlen)
+{
+    int eof = 0, bad = 0, ret;
+
     av_frame_unref(c->cand);
     for (;;) {
         if (stop && stop(arg))
@@ -214,37 +217,31 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
         while ((ret = avcodec_receive_frame(c->codec, c->frame)) >= 0) {
             int64_t pts = c->frame->best_effort_timestamp;
 
-            if (pts == AV_NOPTS_VALUE || pts < target) {
-                if (pts != AV_NOPTS_VALUE) {
-                    keep(c->cand, c->frame);
-                    c->last_pts = pts;     /* consumed: reuse starts after it */
-                }
+            if (pts == AV_NOPTS_VALUE) {
                 av_frame_unref(c->frame);
                 continue;
             }
-            if (pts > target && !c->cand->buf[0] && continuing) {
-                /* The frame we wanted went by unseen: start over properly. */
-                av_frame_unref(c->frame);
-                c->positioned = 0;
-                return dec_ctx_get(c, f, stop, arg, out, err, errlen);
+            if (pts < target) {
+                keep(c->cand, c->frame);
+                c->last_pts = pts;         /* consumed: reuse starts after it */
+                continue;
             }
             if (pts > target && c->cand->buf[0]) {
-                /* Lost frame: the one on screen at target is the previous. */
+                /* Lost frame: the one on screen at target is the previous;
+                 * the frame in hand is consumed, so reuse is off. */
                 keep(c->out, c->cand);
                 av_frame_unref(c->frame);
                 c->positioned = 0;
-            } else {
-                keep(c->out, c->frame);
+                return 0;
             }
-            c->last_pts = c->out->best_effort_timestamp;
-            *out = c->out;
-            return 0;
+            keep(c->out, c->frame);
+            c->last_pts = pts;
+            return pts > target ? OVERSHOT : 0;
         }
         if (ret == AVERROR_EOF) {
             c->positioned = 0;
             if (c->cand->buf[0]) {
                 keep(c->out, c->cand);
-                *out = c->out;
                 return 0;
             }
             snprintf(err, errlen, "frame not found in the decoded stream");
@@ -257,6 +254,7 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
         }
         if (eof) {
             snprintf(err, errlen, "decoder stalled at end of stream");
+            c->positioned = 0;
             return AVERROR_BUG;
         }
         ret = feed(c, &eof);
@@ -267,4 +265,36 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
             return ret;
         }
     }
+}
+
+int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
+                AVFrame **out, char *err, size_t errlen)
+{
+    int64_t target = c->video->frames[f].pts;
+    size_t key = video_seek_packet(c->video, f);
+    int continuing = dec_ctx_can_continue(c, f), ret;
+
+    for (int attempt = 0;; attempt++) {
+        if (!continuing && (ret = position_at(c, key)) < 0) {
+            snprintf(err, errlen, "cannot seek: %s", av_err2str(ret));
+            return ret;
+        }
+        ret = decode_until(c, target, stop, arg, err, errlen);
+        if (ret != OVERSHOT || (!continuing && key == 0))
+            break;
+        /*
+         * The first frame out is past the target: the decoder started too
+         * late (a "keyframe" that is not one, open-GOP leading frames that
+         * need the previous GOP) or, when reusing, the target went by.
+         * Start again from an earlier keyframe; from the very start, the
+         * first frame the stream can give is the answer.
+         */
+        c->positioned = 0;
+        key = continuing ? key : attempt >= MAX_SEEK_RETRIES ? 0 : earlier_key(c->video, key);
+        continuing = 0;
+    }
+    if (ret < 0)
+        return ret;
+    *out = c->out;
+    return 0;
 }
