@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Run every framefs test and count the results.
+#
+#   FRAMEFS=/abs/framefs BUILD=/abs/build tests/run-all.sh [unit]
+#
+# Runs each unit test binary $BUILD/tests/unit/test_*, then (unless "unit" is
+# given) each tests/integration/*.sh.  Tests print lines starting "PASS: ",
+# "FAIL: " or "SKIP: "; a test that exits non-zero without printing a FAIL,
+# crashes (killed by a signal) or times out counts as one more failure.  With
+# SANITIZED=1, every sanitizer report ("ERROR: AddressSanitizer", "runtime
+# error:", ...) in a framefs log (each mount's stderr, in $BUILD/tests/logs)
+# is a failure too.  Failures are repeated at the end; the very last line is
+# "N passed, N failed, N skipped"; the exit status is 1 when anything failed.
+#
+# TEST_TIMEOUT (seconds per test program, default 600) and TESTS (a space
+# separated list of integration test names to run, e.g. "test_fs") help when
+# debugging.
+set -u
+export LC_ALL=C
+
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+: "${BUILD:=$ROOT/build}"
+: "${FRAMEFS:=$ROOT/framefs}"
+: "${TEST_TIMEOUT:=600}"
+export BUILD FRAMEFS
+mode=${1:-all}
+case $mode in
+all|unit) ;;
+*) echo "usage: $0 [unit]" >&2; exit 2 ;;
+esac
+
+LOGS=$BUILD/tests/logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS" || exit 1
+export FRAMEFS_LOGDIR=$LOGS
+# Every test that reports its own sanitizer output must not do it twice.
+SAN_RE='ERROR: [A-Za-z]*Sanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer'
+
+passed=0 failed=0 skipped=0
+failures=()
+
+# run_test NAME CMD...: run one test program, stream its output, count.
+run_test() {
+    local name=$1 out rc p f s line
+    shift
+    out="$LOGS/$name.out"
+    echo "=== $name"
+    timeout -k 10 "$TEST_TIMEOUT" "$@" </dev/null 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    p=$(grep -c '^PASS: ' "$out")
+    f=$(grep -c '^FAIL: ' "$out")
+    s=$(grep -c '^SKIP: ' "$out")
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+    while IFS= read -r line; do
+        failures+=("[$name] $line")
+    done < <(grep '^FAIL: ' "$out")
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        line="FAIL: $name timed out after ${TEST_TIMEOUT}s"
+    elif [ "$rc" -gt 128 ]; then
+        line="FAIL: $name was killed by signal $((rc - 128))"
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        line="FAIL: $name exited with status $rc without reporting a failure"
+    else
+        line=""
+    fi
+    if [ -n "$line" ]; then
+        echo "$line"
+        failed=$((failed + 1))
+        failures+=("[$name] $line")
+    fi
+    if [ "${SANITIZED:-0}" = 1 ]; then
+        local log
+        for log in "$LOGS/$name".*.log; do
+            [ -e "$log" ] || continue
+            if grep -qE "$SAN_RE" "$log"; then
+                line="FAIL: sanitizer report in $log: $(grep -m 2 -E "$SAN_RE" "$log" | tr '\n' ' ')"
+                echo "$line"
+                failed=$((failed + 1))
+                failures+=("[$name] $line")
+            fi
+        done
+    fi
+    echo "--- $name: $p passed, $f failed, $s skipped (exit $rc)"
+}
+
+# Unit tests: every built test_* binary; a source without a binary is a failure.
+shopt -s nullglob
+for src in tests/unit/test_*.c; do
+    bin=$BUILD/tests/unit/$(basename "$src" .c)
+    if [ ! -x "$bin" ]; then
+        echo "FAIL: unit test $src is not built ($bin missing; make units)"
+        failed=$((failed + 1))
+        failures+=("[unit] FAIL: $bin missing")
+    fi
+done
+for bin in "$BUILD"/tests/unit/test_*; do
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    case $bin in *.o|*.d) continue ;; esac
+    run_test "$(basename "$bin")" "$bin"
+done
+
+if [ "$mode" = all ]; then
+    for script in tests/integration/*.sh; do
+        name=$(basename "$script" .sh)
+        if [ -n "${TESTS:-}" ] && [[ " $TESTS " != *" $name "* ]]; then
+            continue
+        fi
+        run_test "$name" bash "$script"
+    done
+fi
+
+# Leftovers (under a test's work directory, see lib.sh) would mean a test's
+# cleanup failed: report and clean them.
+while read -r mnt; do
+    echo "FAIL: a framefs mount was left behind: $mnt"
+    failed=$((failed + 1))
+    failures+=("[run-all] FAIL: mount left behind: $mnt")
+    fusermount3 -uz "$mnt" 2>/dev/null
+done < <(awk '$5 ~ /\/framefs-test_/ { for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) ~ /^fuse/) print $5; break } }' /proc/self/mountinfo)
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "Failures:"
+    printf '  %s\n' "${failures[@]}"
+    echo
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
