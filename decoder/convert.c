@@ -16,6 +16,9 @@
 
 #include "convert.h"
 
+/* 16384 x 8192: 512 MiB of RGBA at most per worker. */
+#define CONVERT_MAX_PIXELS (16384LL * 8192)
+
 struct convert_state {
     struct SwsContext *sws;
     int w, h, src_fmt, dst_fmt;
@@ -220,6 +223,11 @@ int convert_frame(void **state, const AVFrame *frame, const int rotation[3],
     if (!d || frame->width <= 0 || frame->height <= 0) {
         snprintf(err, errlen, "decoded frame has no usable pixel format");
         return AVERROR(EINVAL);
+    }
+    /* Bound the memory one worker can take: RGBA of the largest frame. */
+    if ((int64_t)frame->width * frame->height > CONVERT_MAX_PIXELS) {
+        snprintf(err, errlen, "frame too large (%dx%d)", frame->width, frame->height);
+        return AVERROR(ERANGE);
     }
     if (!s && !(s = *state = calloc(1, sizeof(*s))))
         return AVERROR(ENOMEM);

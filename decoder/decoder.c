@@ -294,6 +294,7 @@ static void run_frame(void *arg, int shutting_down)
         snprintf(res.error, sizeof(res.error), "cannot open: %s", strerror(-err));
         goto done;
     }
+    res.version = (struct source_version){v->id.dev, v->id.ino, v->id.size, v->id.mtime_ns};
     if (!v->ok) {
         snprintf(res.error, sizeof(res.error), "%s", v->error);
         goto done;

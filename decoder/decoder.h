@@ -28,6 +28,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../cache/cache.h"
 
@@ -43,8 +44,15 @@ struct frame_request {
 
 enum frame_status { FRAME_SUCCEEDED, FRAME_FAILED, FRAME_CANCELLED };
 
+/* Which version of the source a result came from (all 0 when unknown). */
+struct source_version {
+    uint64_t dev, ino;
+    int64_t size, mtime_ns;
+};
+
 struct frame_result {
     enum frame_status status;
+    struct source_version version;
     double requested_time;   /* t rounded to the stream's time base */
     double actual_time;      /* pts of the frame returned; NAN when none */
     char error[256];         /* "" on success */

@@ -25,13 +25,6 @@
 
 enum node_kind { NODE_DIR, NODE_FILE, NODE_VIDEO, NODE_FRAME };
 
-/* Which version of a source file a frame was produced from. */
-struct source_id {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    int64_t mtime_ns;
-};
 
 /* The outcome of producing a frame, fixed when its node is created. */
 struct frame_meta {
@@ -40,7 +33,7 @@ struct frame_meta {
     double requested_time, actual_time;
     char error[256];
     size_t size;                 /* bytes of the PNG; 0 unless succeeded */
-    struct source_id source;
+    struct source_version source;   /* the source it was produced from */
 };
 
 struct node {

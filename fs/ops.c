@@ -251,13 +251,14 @@ static int list_frames(fuse_req_t req, struct fs *fs, struct node *n,
     return 0;
 }
 
-static struct source_id id_of(const struct stat *st)
+static struct source_version id_of(const struct stat *st)
 {
-    return (struct source_id){st->st_dev, st->st_ino, st->st_size,
-                              (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec};
+    return (struct source_version){st->st_dev, st->st_ino, st->st_size,
+                                   (int64_t)st->st_mtim.tv_sec * 1000000000 +
+                                       st->st_mtim.tv_nsec};
 }
 
-static int same_source(const struct source_id *a, const struct source_id *b)
+static int same_source(const struct source_version *a, const struct source_version *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
            a->mtime_ns == b->mtime_ns;
@@ -284,7 +285,8 @@ static void frame_done(void *arg, struct frame_result *res)
         m.actual_time = res->actual_time;
         snprintf(m.error, sizeof(m.error), "%s", res->error);
         m.size = res->image ? res->image->size : 0;
-        m.source = id_of(&p->src);
+        /* The version actually decoded (the file may change meanwhile). */
+        m.source = res->version.size || res->version.ino ? res->version : id_of(&p->src);
         /* Concurrent lookups of one new name: the first reply's node wins,
          * so the kernel sees one inode per name and version. */
         n = inode_find(fs->inodes, p->node, p->name);
@@ -299,9 +301,14 @@ static void frame_done(void *arg, struct frame_result *res)
             reply_entry(p->req, fs, n, &p->src);
         else
             fuse_reply_err(p->req, ENOMEM);
+    } else if (res->status == FRAME_SUCCEEDED &&
+               !same_source(&res->version, &p->node->frame.source)) {
+        /* P_OPEN of a name whose source changed since its lookup: ESTALE
+         * makes the kernel look the name up again (a new inode), so old and
+         * new bytes never mix. */
+        fuse_reply_err(p->req, ESTALE);
     } else if (res->status != FRAME_SUCCEEDED || res->image->size != p->node->frame.size) {
-        /* P_OPEN: produced again (evicted from the cache); a different size
-         * means the source changed under an old name. */
+        /* P_OPEN: produced again (evicted from the cache) and failed now. */
         fuse_reply_err(p->req, EIO);
     } else {
         p->fi.fh = (uint64_t)(uintptr_t)blob_ref(res->image);
@@ -374,7 +381,7 @@ static void lookup_frame(fuse_req_t req, struct fs *fs, struct node *video, cons
     if (source_stat(fs, video->path, &st) < 0)
         return (void)fuse_reply_err(req, ENOENT);
     if ((n = inode_find(fs->inodes, video, name))) {
-        struct source_id id = id_of(&st);
+        struct source_version id = id_of(&st);
 
         if (n->frame.status != FRAME_CANCELLED && same_source(&n->frame.source, &id))
             return reply_entry(req, fs, n, &st);
