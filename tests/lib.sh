@@ -139,12 +139,14 @@ mount_framefs() {
         fi
         if ! kill -0 "$pid" 2>/dev/null; then
             wait "$pid"
-            fail "framefs exited (status $?) instead of mounting $src on $mnt${opts:+ with -o $opts}: $(tail -n 3 "$MOUNT_LOG" | tr '\n' ' ')"
+            fail "framefs exited (status $?) instead of mounting $src on $mnt${opts:+ with -o $opts}: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
+            MOUNT_PIDS[${#MOUNT_PIDS[@]} - 1]=done
             return 1
         fi
         sleep 0.1
     done
-    fail "framefs did not mount $mnt within 10 s${opts:+ (-o $opts)}; log: $(tail -n 3 "$MOUNT_LOG" | tr '\n' ' ')"
+    fail "framefs did not mount $mnt within 10 s${opts:+ (-o $opts)}; log: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
+    _unmount_index $((${#MOUNT_PIDS[@]} - 1)) >/dev/null
     return 1
 }
 
@@ -320,8 +322,34 @@ errno_of() {
     elif [ $st -eq 124 ] || [ $st -eq 137 ]; then
         echo "timeout"
     else
-        printf '%s\n' "$err" | tail -n 1 | sed 's/.*: //'
+        err=$(printf '%s\n' "$err" | tail -n 1)
+        case $err in
+        "err "*) strerror "${err#err }" ;;   # from the fsq tool
+        *) printf '%s\n' "$err" | sed 's/.*: //' ;;
+        esac
     fi
+}
+
+# strerror ENAME: the C library's message for an errno name.
+strerror() {
+    case $1 in
+    EPERM) echo "Operation not permitted" ;;
+    ENOENT) echo "No such file or directory" ;;
+    EIO) echo "Input/output error" ;;
+    EACCES) echo "Permission denied" ;;
+    EEXIST) echo "File exists" ;;
+    ENOTDIR) echo "Not a directory" ;;
+    EISDIR) echo "Is a directory" ;;
+    EINVAL) echo "Invalid argument" ;;
+    EROFS) echo "Read-only file system" ;;
+    ERANGE) echo "Numerical result out of range" ;;
+    ENODATA) echo "No data available" ;;
+    ENOTSUP) echo "Operation not supported" ;;
+    ENOTCONN) echo "Transport endpoint is not connected" ;;
+    EINTR) echo "Interrupted system call" ;;
+    ECANCELED) echo "Operation canceled" ;;
+    *) echo "$1" ;;
+    esac
 }
 
 # raw_md5 PNG: md5 of the PNG's pixels (png2raw) and "W H C" of it, one line:
