@@ -78,3 +78,30 @@ run:
 
 clean:
 	rm -rf build $(BIN)
+
+# ---------------------------------------------------------------------------
+# Fuzzing (tests/fuzz): `make fuzz` builds a libFuzzer target for fs/name
+# (frame names, times/clock, seconds, sizes) with ASan + UBSan and runs it on a
+# copy of tests/fuzz/corpus for FUZZ_SECONDS seconds, on one core.  Any crash,
+# sanitizer report or invariant violation makes it exit non-zero; the input is
+# saved as build/fuzz/crash-*.  One process, so one core (no -jobs/-workers,
+# which would fork and redirect the output).  Needs clang with libFuzzer.
+# ---------------------------------------------------------------------------
+.PHONY: fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+FUZZ_DIR     := build/fuzz
+
+$(FUZZ_DIR)/fuzz_name: tests/fuzz/fuzz_name.c fs/name.c fs/name.h decoder/decoder.h cache/cache.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_name.c fs/name.c -lm
+
+fuzz: $(FUZZ_DIR)/fuzz_name
+	@rm -rf $(FUZZ_DIR)/corpus && mkdir -p $(FUZZ_DIR)/corpus && cp tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	cd $(FUZZ_DIR) && { UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ./fuzz_name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 corpus 2>&1; \
+	  echo $$? > fuzz.rc; } | tee fuzz.log; status=$$(cat fuzz.rc); \
+	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' fuzz.log; \
+	  echo "fuzz_name exit status $$status"; exit $$status
