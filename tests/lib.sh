@@ -41,6 +41,7 @@ FAIL_FILE=$WORK/.failures   # a file, so that fail() also counts in subshells
 LOGDIR=${FRAMEFS_LOGDIR:-$WORK/logs}
 mkdir -p "$LOGDIR"
 
+exec {LIB_STDOUT}>&1        # the test's output, for reports from deep inside $(...)
 pass() { printf 'PASS: %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; echo x >>"$FAIL_FILE"; }
 skip() { printf 'SKIP: %s\n' "$*"; }
@@ -72,7 +73,7 @@ t() {
         kill -KILL "$pid" 2>/dev/null || exit 0
         sleep_builtin 1
         kill -0 "$pid" 2>/dev/null || exit 0
-        fail "operation on the mount hung for ${OP_TIMEOUT}s and could not be killed: $*; killing framefs (${MOUNT_PIDS[*]-}) to release it"
+        fail "operation on the mount hung for ${OP_TIMEOUT}s and could not be killed: $*; killing framefs (${MOUNT_PIDS[*]-}) to release it" >&"$LIB_STDOUT"
         for p in ${MOUNT_PIDS[@]+"${MOUNT_PIDS[@]}"}; do
             [ "$p" = done ] || kill -KILL "$p" 2>/dev/null
         done
@@ -319,7 +320,7 @@ errno_of() {
     st=$?
     if [ $st -eq 0 ]; then
         echo ok
-    elif [ $st -eq 124 ] || [ $st -eq 137 ]; then
+    elif [ $st -eq 124 ] || [ $st -eq 137 ] || [ $st -eq 143 ]; then
         echo "timeout"
     else
         err=$(printf '%s\n' "$err" | tail -n 1)
