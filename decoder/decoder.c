@@ -260,20 +260,27 @@ static struct blob *produce(struct frame_job *j, struct video *v, size_t f,
     struct image img;
     struct blob *b = NULL;
     AVFrame *frame;
+    int64_t pts = 0;
     int ret;
 
     if (!c)
         return NULL;
     ret = dec_ctx_get(c, f, producer_should_stop, j, &frame, err, errlen);
-    if (ret == AVERROR_EXIT) {
+    if (ret == AVERROR_EXIT)
         *cancelled = 1;
-    } else if (ret >= 0 && convert_frame(&c->convert, frame, v->rotation, &img, err, errlen) >= 0) {
+    else if (ret >= 0)
+        ret = convert_frame(&c->convert, frame, v->rotation, &img, err, errlen);
+    if (ret >= 0)
+        pts = frame->best_effort_timestamp;
+    /* Encoding is the slow part at HD sizes: give the decoder back first so
+     * the next frame's decode overlaps it on another worker. */
+    return_ctx(j->d, c);
+    if (ret >= 0) {
         b = encode_png(&img, j->d->cfg.png_level, err, errlen);
         if (b)
-            b->tag = frame->best_effort_timestamp;
+            b->tag = pts;
         image_free(&img);
     }
-    return_ctx(j->d, c);
     return b;
 }
 
