@@ -59,6 +59,10 @@ expected_listing() {   # END_TIME INTERVAL
     }' | sort
 }
 
+# alive MNT: stop the test when the framefs serving MNT is gone (a crash,
+# e.g. a sanitizer abort): everything after would fail with ENOTCONN.
+alive() { mount_alive "$1" || exit 1; }
+
 snapshot() {   # DIR: everything about the tree that a write could change
     (cd "$1" && find . -printf '%p %y %s %m %U %G %T@\n' | sort &&
         find . -type f -exec md5sum {} + | sort)
@@ -133,6 +137,8 @@ expect_err "lookup of .. stays in the mount" ok test "$(t stat -c %i "$MNT/sub/.
 
 # ---------------------------------------------------------------- read-only
 
+alive "$MNT"
+
 ROFS="Read-only file system"
 frame="$MNT/clip.mp4/t=1.png"
 t cat "$frame" >/dev/null 2>&1   # make sure it exists
@@ -179,6 +185,8 @@ fi
 
 # ---------------------------------------------------------------- readdir
 
+alive "$MNT"
+
 clip_oracle=$(oracle_of "$MEDIA_DIR/h264_bframes.mp4")
 clip_end=$(oracle_header "$clip_oracle" end_time)
 webm_oracle=$(oracle_of "$MEDIA_DIR/vp9.webm")
@@ -206,6 +214,8 @@ st=$?
     fail "readdir of a non-video .mp4 hangs"
 
 # ---------------------------------------------------------------- xattrs
+
+alive "$MNT"
 
 # check_xattr_consistency LABEL PATH: listxattr lists exactly the user.*
 # names getxattr answers (among the names SPEC defines and the listed ones),
@@ -337,6 +347,8 @@ done
 
 # ---------------------------------------------------------------- names
 
+alive "$MNT"
+
 for name in 't=abc.png' 'x=1.png' 't=1.jpg' 't=-1.png' 'tol=1.png' 't=1,tol=-1.png' \
     't=1,t=2.png' 't=.png' 't=1,foo=2.png' 't=nan.png' 't=inf.png' 't=1e3.png' 't=+1.png' \
     't=1 .png' 't= 1.png' 't=1.png.png' 't=1,.png' 't=1,tol=.png' 't=1,before=-0.1.png' \
@@ -362,6 +374,8 @@ done
 
 # ---------------------------------------------------------------- permissions
 
+alive "$MNT"
+
 check_mode() {   # LABEL PATH MODE UID GID
     local got
     got=$(t stat -c '%a %u %g' "$2" 2>&1)
@@ -386,6 +400,8 @@ m=$(t stat -c %a "$MNT/notes.txt")
 
 # ---------------------------------------------------------------- stable bytes
 
+alive "$MNT"
+
 f="$MNT/clip.mp4/t=2.5.png"
 t cat "$f" >"$WORK/r1.png" 2>/dev/null
 frame_md5_ok h264_bframes.mp4 "$WORK/r1.png" 2.5 "t=2.5.png"
@@ -403,16 +419,20 @@ done
 [ "$k" = 6 ] && cmp -s "$WORK/r1.png" "$WORK/r6.png" &&
     pass "repeated reads (cat, cp, 1000- and 7-byte reads, mmap) give identical bytes" ||
     fail "read #$k of $f differs from the first"
-slice_ok=1
+bad_slices=""
 for off in 0 1 100 $((size / 2)) $((size - 10)); do
-    t "$FSQ" pread "$f" "$off" 37 >"$WORK/slice" 2>/dev/null
-    tail -c +$((off + 1)) "$WORK/r1.png" | head -c 37 | cmp -s - "$WORK/slice" || slice_ok=0
+    r=$(t "$FSQ" pread "$f" "$off" 37 2>&1 >"$WORK/slice")
+    tail -c +$((off + 1)) "$WORK/r1.png" | head -c 37 | cmp -s - "$WORK/slice" ||
+        bad_slices+=" offset $off ($r, $(stat -c %s "$WORK/slice") bytes)"
 done
-t "$FSQ" pread "$f" $((size + 100)) 10 >"$WORK/slice" 2>/dev/null
-[ -s "$WORK/slice" ] && slice_ok=0
-[ $slice_ok = 1 ] && pass "pread at offsets (and past EOF) returns the right slices" || fail "pread slices differ"
+r=$(t "$FSQ" pread "$f" $((size + 100)) 10 2>&1 >"$WORK/slice")
+[ -s "$WORK/slice" ] && bad_slices+=" past EOF ($r)"
+[ -z "$bad_slices" ] && pass "pread at offsets (and past EOF) returns the right slices" ||
+    fail "pread of $f (size $size) gives wrong slices at:$bad_slices"
 
 # ---------------------------------------------------------------- source change
+
+alive "$MNT"
 
 cf="$MNT/changing.mp4/t=1.png"
 t cat "$cf" >"$WORK/c1.png" 2>/dev/null
@@ -433,6 +453,8 @@ frame_md5_ok vp9.webm "$WORK/c3.png" 1 "changing.mp4 replaced by rename"
 
 # ---------------------------------------------------------------- clean unmount
 
+alive "$MNT"
+
 unmount_framefs "$MNT" && pass "unmount: framefs exited 0"
 
 # ---------------------------------------------------------------- list_interval
@@ -446,12 +468,14 @@ if mount_framefs "$SRC" "$MNT2" list_interval=0.5; then
     else
         fail "t=2.5.png differs between two mounts of the same source"
     fi
+    mount_alive "$MNT2"
     unmount_framefs "$MNT2"
 fi
 if mount_framefs "$SRC" "$MNT2" list_interval=0; then
     got=$(t ls -A "$MNT2/clip.mp4" 2>&1)
     [ -z "$got" ] && pass "readdir with list_interval=0 lists nothing" || fail "list_interval=0 lists [$(echo $got)]"
     expect_err "frames still exist with list_interval=0" ok stat "$MNT2/clip.mp4/t=1.png"
+    mount_alive "$MNT2"
     unmount_framefs "$MNT2"
 fi
 # (a comma inside an -o value is escaped with a backslash, as libfuse wants)
@@ -461,6 +485,7 @@ if mount_framefs "$SRC" "$MNT2" 'list_interval=1.5,video_ext=txt\,mp4'; then
     [ "$ty" = directory ] && pass "video_ext=txt,mp4: notes.txt is a video directory" || fail "video_ext=txt,mp4: notes.txt is '$ty'"
     ty=$(t stat -c %F "$MNT2/sub/inner.webm" 2>&1)
     case $ty in regular*) pass "video_ext=txt,mp4: inner.webm is a plain file" ;; *) fail "video_ext=txt,mp4: inner.webm is '$ty'" ;; esac
+    mount_alive "$MNT2"
     unmount_framefs "$MNT2"
 fi
 
@@ -475,6 +500,7 @@ if command -v setpriv >/dev/null && mount_framefs "$SRC" "$MNT2" allow_other; th
     expect_err "another user cannot read a frame of a 0600 video" "Permission denied" as_nobody cat "$MNT2/owner_only.mp4/t=1.png"
     expect_err "the owner reads a frame of a 0600 video" ok setpriv --reuid=1234 --regid=2345 --clear-groups cat "$MNT2/owner_only.mp4/t=1.png"
     expect_err "the group reads a frame of a 0640 video" ok setpriv --reuid=4321 --regid=2345 --clear-groups cat "$MNT2/private.mp4/t=1.png"
+    mount_alive "$MNT2"
     unmount_framefs "$MNT2"
 else
     skip "allow_other / other users (no setpriv or no mount)"
@@ -508,6 +534,7 @@ if mount_framefs "$SRC" "$MNT2" workers=2; then
         fi
         k=$((k + 1))
     done
+    mount_alive "$MNT2"
     unmount_framefs "$MNT2" && pass "unmount after parallel readers"
 fi
 
@@ -568,5 +595,6 @@ if mount_framefs "$SRC" "$MNT2"; then
     fi
     expect_err "the first mount still works" ok stat "$MNT2/clip.mp4/t=0.png"
     BADMNT=$BADMNT_SAVE
+    mount_alive "$MNT2"
     unmount_framefs "$MNT2"
 fi
