@@ -128,7 +128,8 @@ mount_framefs() {
     [ -n "$opts" ] && args+=(-o "$opts")
     args+=(${FRAMEFS_ARGS[@]+"${FRAMEFS_ARGS[@]}"} "$src" "$mnt")
     echo "# $FRAMEFS ${args[*]}" >"$MOUNT_LOG"
-    "$FRAMEFS" "${args[@]}" </dev/null >>"$MOUNT_LOG" 2>&1 &
+    # (framefs must not hold the test's stdout: run-all waits for its end)
+    "$FRAMEFS" "${args[@]}" </dev/null >>"$MOUNT_LOG" 2>&1 {LIB_STDOUT}>&- &
     pid=$!
     MOUNT_PID=$pid
     MOUNT_PIDS+=("$pid")

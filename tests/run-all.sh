@@ -40,14 +40,41 @@ SAN_RE='ERROR: [A-Za-z]*Sanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer'
 passed=0 failed=0 skipped=0
 failures=()
 
+# Ctrl-C or a TERM stops the running test through its own traps (they unmount
+# and reap framefs), then the summary is printed.  The test runs under
+# `timeout`, in its own process group, so it only sees the TERM forwarded here.
+CHILD=""
+interrupted=0
+on_signal() {
+    interrupted=1
+    [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null
+}
+trap on_signal INT TERM
+
 # run_test NAME CMD...: run one test program, stream its output, count.
 run_test() {
-    local name=$1 out rc p f s line
+    local name=$1 out rc p f s line tfd teepid n
     shift
     out="$LOGS/$name.out"
     echo "=== $name"
-    timeout -k 10 "$TEST_TIMEOUT" "$@" </dev/null 2>&1 | tee "$out"
-    rc=${PIPESTATUS[0]}
+    exec {tfd}> >(trap '' INT TERM; exec tee "$out")
+    teepid=$!
+    timeout -k 10 "$TEST_TIMEOUT" "$@" </dev/null >&"$tfd" 2>&1 &
+    CHILD=$!
+    exec {tfd}>&-
+    while :; do
+        wait "$CHILD"
+        rc=$?
+        kill -0 "$CHILD" 2>/dev/null || break   # else wait was cut short by a signal
+    done
+    CHILD=""
+    # tee ends when every writer is gone; do not hang on a leftover one
+    for ((n = 0; n < 50; n++)); do
+        kill -0 "$teepid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$teepid" 2>/dev/null
+    wait "$teepid" 2>/dev/null
     p=$(grep -c '^PASS: ' "$out")
     f=$(grep -c '^FAIL: ' "$out")
     s=$(grep -c '^SKIP: ' "$out")
@@ -55,7 +82,9 @@ run_test() {
     while IFS= read -r line; do
         failures+=("[$name] $line")
     done < <(grep '^FAIL: ' "$out")
-    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    if [ "$interrupted" = 1 ]; then
+        line=""   # counted below
+    elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         line="FAIL: $name timed out after ${TEST_TIMEOUT}s"
     elif [ "$rc" -gt 128 ]; then
         line="FAIL: $name was killed by signal $((rc - 128))"
@@ -82,6 +111,10 @@ run_test() {
         done
     fi
     echo "--- $name: $p passed, $f failed, $s skipped (exit $rc)"
+    if [ "$interrupted" = 1 ]; then
+        failed=$((failed + 1))
+        failures+=("[run-all] FAIL: interrupted during $name")
+    fi
 }
 
 # Unit tests: every built test_* binary; a source without a binary is a failure.
@@ -97,6 +130,7 @@ done
 for bin in "$BUILD"/tests/unit/test_*; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue
     case $bin in *.o|*.d) continue ;; esac
+    [ "$interrupted" = 1 ] && break
     run_test "$(basename "$bin")" "$bin"
 done
 
@@ -106,6 +140,7 @@ if [ "$mode" = all ]; then
         if [ -n "${TESTS:-}" ] && [[ " $TESTS " != *" $name "* ]]; then
             continue
         fi
+        [ "$interrupted" = 1 ] && break
         run_test "$name" bash "$script"
     done
 fi
