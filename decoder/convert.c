@@ -178,7 +178,11 @@ static int scale(struct convert_state *s, const AVFrame *f, enum AVPixelFormat d
     out->width = f->width;
     out->height = f->height;
     out->channels = dst == AV_PIX_FMT_RGBA ? 4 : 3;
-    out->stride = FFALIGN((size_t)f->width * out->channels, 64);
+    /* Rows as wide as libavfilter's frames (width rounded up): swscale's
+     * SIMD converters work in blocks of pixels and, on a row too short for
+     * the last whole block, finish it another way; a 3026-pixel-wide video
+     * then differed from the ffmpeg CLI in its last two columns. */
+    out->stride = FFALIGN((size_t)FFALIGN(f->width, 64) * out->channels, 64);
     if (!(out->pixels = av_malloc(out->stride * f->height + 64)))
         return AVERROR(ENOMEM);
     planes[0] = out->pixels;

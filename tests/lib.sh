@@ -81,7 +81,8 @@ t() {
     wpid=$!
     wait "$pid"
     st=$?
-    kill "$wpid" 2>/dev/null
+    # SIGKILL: no trap of any kind may run in the watchdog
+    kill -KILL "$wpid" 2>/dev/null
     wait "$wpid" 2>/dev/null
     return $st
 }
@@ -224,6 +225,13 @@ _scan_sanitizer_logs() {
 
 _lib_exit() {
     local st=$?
+    # Only the test's own shell cleans up.  A subshell (t's command or
+    # watchdog, a pipeline element) can catch a signal before bash has reset
+    # the inherited traps in it; it must then just go.
+    if [ "$BASHPID" != "$$" ]; then
+        trap - EXIT
+        exit "$st"
+    fi
     trap - EXIT INT TERM
     unmount_all
     _scan_sanitizer_logs
@@ -238,8 +246,8 @@ _lib_exit() {
     exit "$st"
 }
 trap _lib_exit EXIT
-trap 'echo "FAIL: $TEST_NAME interrupted"; exit 130' INT
-trap 'echo "FAIL: $TEST_NAME terminated"; exit 143' TERM
+trap '[ "$BASHPID" = "$$" ] && echo "FAIL: $TEST_NAME interrupted"; exit 130' INT
+trap '[ "$BASHPID" = "$$" ] && echo "FAIL: $TEST_NAME terminated"; exit 143' TERM
 
 # ---------------------------------------------------------------- setup
 

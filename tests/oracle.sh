@@ -63,7 +63,7 @@ if [ -z "$tb" ] || [ -z "$pix_fmt" ]; then
     echo "oracle: $video: no video stream" >&2
     exit 1
 fi
-start=$(ffprobe -v error -show_entries format=start_time -of default=nw=1:nk=1 "$video" | head -n 1)
+start=$(ffprobe -v error -show_entries format=start_time -of default=nw=1:nk=1 "$video" | awk 'NR == 1')
 case $start in ''|N/A) start=0 ;; esac
 
 # Output pixel format: rgba when the source format has alpha.
