@@ -271,7 +271,7 @@ static struct blob *produce(struct frame_job *j, struct video *v, size_t f,
     else if (ret >= 0)
         ret = convert_frame(&c->convert, frame, v->rotation, &img, err, errlen);
     if (ret >= 0)
-        pts = frame->best_effort_timestamp;
+        pts = dec_frame_pts(frame);
     /* Encoding is the slow part at HD sizes: give the decoder back first so
      * the next frame's decode overlaps it on another worker. */
     return_ctx(j->d, c);

@@ -14,6 +14,11 @@
 #define MAX_SEEK_RETRIES 4
 #define MAX_BAD_PACKETS 64
 
+int64_t dec_frame_pts(const AVFrame *f)
+{
+    return f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+}
+
 int dec_ctx_open(struct video *v, struct dec_ctx **out, char *err, size_t errlen)
 {
     struct dec_ctx *c = calloc(1, sizeof(*c));
@@ -198,12 +203,16 @@ static void keep(AVFrame *dst, AVFrame *src)
 }
 
 #define OVERSHOT 1
+#define PREVIOUS 2
+/* How many GOPs further back to look for a frame the decode did not give. */
+#define MAX_MISSING_BACKOFF 2
 
 /*
  * Decode from the current position until the frame with pts `target` comes
- * out.  0: c->out is that frame, or the one before it when the stream lost
- * it (the frame on screen at target).  OVERSHOT: the first frame out was
- * already past target (c->out holds it).  Else a negative AVERROR.
+ * out.  0: c->out is that frame.  PREVIOUS: the target never came out and
+ * c->out is the frame before it (the frame on screen at target, if the
+ * stream really lost it).  OVERSHOT: the first frame out was already past
+ * target (c->out holds it).  Else a negative AVERROR.
  */
 static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), void *arg,
                         char *err, size_t errlen)
@@ -215,7 +224,7 @@ static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), 
         if (stop && stop(arg))
             return AVERROR_EXIT;
         while ((ret = avcodec_receive_frame(c->codec, c->frame)) >= 0) {
-            int64_t pts = c->frame->best_effort_timestamp;
+            int64_t pts = dec_frame_pts(c->frame);
 
             if (pts == AV_NOPTS_VALUE) {
                 av_frame_unref(c->frame);
@@ -232,7 +241,7 @@ static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), 
                 keep(c->out, c->cand);
                 av_frame_unref(c->frame);
                 c->positioned = 0;
-                return 0;
+                return PREVIOUS;
             }
             keep(c->out, c->frame);
             c->last_pts = pts;
@@ -242,7 +251,7 @@ static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), 
             c->positioned = 0;
             if (c->cand->buf[0]) {
                 keep(c->out, c->cand);
-                return 0;
+                return PREVIOUS;
             }
             snprintf(err, errlen, "frame not found in the decoded stream");
             return AVERROR_STREAM_NOT_FOUND;
@@ -272,7 +281,7 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
 {
     int64_t target = c->video->frames[f].pts;
     size_t key = video_seek_packet(c->video, f);
-    int continuing = dec_ctx_can_continue(c, f), ret;
+    int continuing = dec_ctx_can_continue(c, f), missing = 0, ret;
 
     for (int attempt = 0;; attempt++) {
         if (!continuing && (ret = position_at(c, key)) < 0) {
@@ -280,6 +289,15 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
             return ret;
         }
         ret = decode_until(c, target, stop, arg, err, errlen);
+        if (ret == PREVIOUS && key > 0 && missing++ < MAX_MISSING_BACKOFF) {
+            /* The target did not come out: some decoders (H.264 with
+             * non-IDR I-frames) drop frames after a seek that a decode from
+             * an earlier GOP gives.  Try from further back, a little. */
+            c->positioned = 0;
+            continuing = 0;
+            key = earlier_key(c->video, key);
+            continue;
+        }
         if (ret != OVERSHOT || (!continuing && key == 0))
             break;
         /*

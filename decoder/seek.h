@@ -37,6 +37,14 @@ struct dec_ctx {
     void *convert;           /* conversion state (convert.c) */
 };
 
+/*
+ * A decoded frame's presentation time: the pts its packet carried, else
+ * FFmpeg's best-effort guess.  Not best_effort_timestamp first: after a seek
+ * into a GOP its heuristic counts the broken leading frames as pts faults and
+ * switches to dts, naming frames differently from a full decode.
+ */
+int64_t dec_frame_pts(const AVFrame *f);
+
 /* Open a decoder for a loaded video.  0, or a negative AVERROR with err set. */
 int dec_ctx_open(struct video *v, struct dec_ctx **out, char *err, size_t errlen);
 void dec_ctx_close(struct dec_ctx *c);
@@ -47,7 +55,7 @@ int dec_ctx_can_continue(const struct dec_ctx *c, size_t f);
 /*
  * Decode index frame f.  stop(arg) is polled between packets; when it returns
  * non-zero, dec_ctx_get() returns AVERROR_EXIT.  On success *out is the frame
- * (its best_effort_timestamp may differ from the index when the stream lost
+ * (its dec_frame_pts() may differ from the index when the stream lost
  * the exact frame; the caller reports the frame's own time).
  */
 int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
