@@ -316,3 +316,26 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
     *out = c->out;
     return 0;
 }
+
+int dec_ctx_decode_all(struct dec_ctx *c,
+                       void (*on_frame)(void *arg, const AVFrame *f, size_t last_packet),
+                       void *arg)
+{
+    int eof = 0, ret;
+
+    if ((ret = position_at(c, 0)) < 0)
+        return ret;
+    for (;;) {
+        while ((ret = avcodec_receive_frame(c->codec, c->frame)) >= 0) {
+            on_frame(arg, c->frame, c->next_packet ? c->next_packet - 1 : 0);
+            av_frame_unref(c->frame);
+        }
+        if (ret == AVERROR_EOF || eof)
+            break;
+        if (ret != AVERROR(EAGAIN))
+            return ret;
+        feed(c, &eof);          /* bad packets are skipped, as the CLI does */
+    }
+    c->positioned = 0;
+    return 0;
+}

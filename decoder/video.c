@@ -15,6 +15,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 
+#include "seek.h"
 #include "video.h"
 
 int video_stat(const char *path, struct video_id *id)
@@ -116,7 +117,7 @@ static int64_t shown_pts(const struct index_packet *p, const AVPacket *pkt, int 
  * before it stays usable (a truncated file still serves its first frames).
  */
 static int scan_packets(struct video *v, AVFormatContext *fmt, int reorders,
-                        int64_t **durations_out)
+                        int64_t **durations_out, size_t *missing)
 {
     AVPacket *pkt = av_packet_alloc();
     size_t cap = 0, fcap = 0;
@@ -131,7 +132,10 @@ static int scan_packets(struct video *v, AVFormatContext *fmt, int reorders,
             int64_t pts;
 
             ret = add_packet(v, &cap, pkt);
-            pts = shown_pts(&v->packets[v->n_packets - 1], pkt, reorders);
+            pts = ret < 0 ? AV_NOPTS_VALUE :
+                  shown_pts(&v->packets[v->n_packets - 1], pkt, reorders);
+            if (ret >= 0 && pts == AV_NOPTS_VALUE && !(pkt->flags & AV_PKT_FLAG_DISCARD))
+                (*missing)++;
             if (ret >= 0 && pts != AV_NOPTS_VALUE && v->n_frames == fcap) {
                 size_t ncap = fcap ? fcap * 2 : 1024;
                 struct select_frame *f = realloc(v->frames, ncap * sizeof(*f));
@@ -216,11 +220,74 @@ static void fill_info(struct video *v, AVFormatContext *fmt, AVStream *st)
         v->info.duration = fmt->duration / (double)AV_TIME_BASE;
 }
 
+/* Frames collected from a full decode (index_by_decoding). */
+struct collected {
+    struct video *v;
+    int64_t *dur;
+    size_t cap;
+    int err;
+};
+
+static void collect_frame(void *arg, const AVFrame *f, size_t last_packet)
+{
+    struct collected *c = arg;
+    struct video *v = c->v;
+    int64_t pts = dec_frame_pts(f);
+
+    if (pts == AV_NOPTS_VALUE || c->err)
+        return;
+    if (v->n_frames == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 1024;
+        struct select_frame *fr = realloc(v->frames, ncap * sizeof(*fr));
+        int64_t *d = fr ? realloc(c->dur, ncap * sizeof(*d)) : NULL;
+
+        if (fr)
+            v->frames = fr;
+        if (d)
+            c->dur = d;
+        if (!fr || !d) {
+            c->err = AVERROR(ENOMEM);
+            return;
+        }
+        c->cap = ncap;
+    }
+    /* As in scan_packets, next_pts holds the packet position until sorted. */
+    v->frames[v->n_frames] = (struct select_frame){
+        .pts = pts, .next_pts = (int64_t)last_packet,
+        .keyframe = f->key_frame || f->pict_type == AV_PICTURE_TYPE_I,
+    };
+    c->dur[v->n_frames++] = f->pkt_duration;
+}
+
+/*
+ * Some packets carry no pts (MPEG-PS/ES, some AVI): only decoding tells the
+ * frames' times, so decode the whole stream once and index what comes out,
+ * named as a full decode names them.  Costs one decode of the file, once.
+ */
+static int index_by_decoding(struct video *v, int64_t **dur)
+{
+    struct collected c = {.v = v};
+    struct dec_ctx *ctx;
+    char err[256];
+    int ret;
+
+    v->n_frames = 0;
+    free(*dur);
+    *dur = NULL;
+    if ((ret = dec_ctx_open(v, &ctx, err, sizeof(err))) < 0)
+        return ret;
+    ret = dec_ctx_decode_all(ctx, collect_frame, &c);
+    dec_ctx_close(ctx);
+    *dur = c.dur;
+    return ret < 0 ? ret : c.err;
+}
+
 static void load(struct video *v)
 {
     AVFormatContext *fmt = NULL;
     AVStream *st;
     int64_t *dur = NULL, default_dur;
+    size_t missing = 0;
     int ret, reorders;
 
     if ((ret = avformat_open_input(&fmt, v->path, NULL, NULL)) < 0)
@@ -253,8 +320,13 @@ static void load(struct video *v)
     read_rotation(v, st);
 
     reorders = st->codecpar->video_delay > 0;
-    if ((ret = scan_packets(v, fmt, reorders, &dur)) < 0 && !v->n_frames) {
+    if ((ret = scan_packets(v, fmt, reorders, &dur, &missing)) < 0 && !v->n_frames &&
+        !missing) {
         fail(v, "cannot read packets", ret);
+        goto out;
+    }
+    if (missing && (ret = index_by_decoding(v, &dur)) < 0) {
+        fail(v, "cannot index by decoding", ret);
         goto out;
     }
     default_dur = 1;
