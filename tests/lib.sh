@@ -261,7 +261,7 @@ require_framefs() {
 }
 require_tools() {
     local tool
-    for tool in png2raw fsq pixfmt; do
+    for tool in png2raw fsq pixfmt openwatch; do
         if [ ! -x "$TOOLS/$tool" ]; then
             fail "$TEST_NAME: test tool missing: $TOOLS/$tool (make tools)"
             exit 1

@@ -95,6 +95,23 @@ mount_framefs "$SRC" "$MNT" || exit 1
 
 # ---------------------------------------------------------------- tree
 
+# Listing a parent (names, or ls -l which stats every entry) never opens the
+# videos in it (inotify watches the source files).
+videos_src=("$SRC/clip.mp4" "$SRC/private.mp4" "$SRC/rot.mp4" "$SRC/bad.mp4" "$SRC/sub/inner.webm" "$SRC/sub/deeper/deep.mkv")
+for cmd in "ls $MNT" "ls -l $MNT" "ls -la $MNT/sub $MNT/sub/deeper"; do
+    # shellcheck disable=SC2086
+    got=$(t "$TOOLS/openwatch" "${videos_src[@]}" -- $cmd 2>&1 >/dev/null)
+    case $? in
+    0) pass "'${cmd//$MNT/MNT}' opens no source video" ;;
+    1) fail "'${cmd//$MNT/MNT}' opened source videos: $(echo "$got" | sed -n 's|^opened ||p' | tr '\n' ' ')" ;;
+    *) fail "'${cmd//$MNT/MNT}' failed: $got" ;;
+    esac
+done
+# (control: reading a frame does open its video)
+t "$TOOLS/openwatch" "$SRC/rot.mp4" -- cat "$MNT/rot.mp4/t=0.5.png" >/dev/null 2>&1
+[ $? = 1 ] && pass "openwatch sees framefs open a video for a frame (control)" ||
+    fail "openwatch did not see rot.mp4 opened for a frame: the no-open checks above prove nothing"
+
 want=$(cd "$SRC" && ls -A | grep -vx escape)
 got=$(t ls -A "$MNT" 2>&1 | grep -vx escape)
 [ "$got" = "$want" ] && pass "ls of the root lists the source's names" ||
