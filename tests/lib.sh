@@ -95,7 +95,11 @@ mount_alive() {
     for i in "${!MOUNT_POINTS[@]}"; do
         [ "${MOUNT_POINTS[$i]}" = "$mnt" ] || continue
         [ "${MOUNT_PIDS[$i]}" != done ] || continue
-        kill -0 "${MOUNT_PIDS[$i]}" 2>/dev/null && return 0
+        # (pids wrap quickly under this many processes: check it is still
+        # our framefs, whose last argument is the mount point)
+        local -a argv=()
+        mapfile -d '' -t argv <"/proc/${MOUNT_PIDS[$i]}/cmdline" 2>/dev/null
+        [ ${#argv[@]} -gt 0 ] && [ "${argv[${#argv[@]} - 1]}" = "$mnt" ] && return 0
         fail "framefs serving $mnt is gone (crashed, or killed after a hang); log ${MOUNT_LOGS[$i]}: $(grep -v '^#' "${MOUNT_LOGS[$i]}" | tail -n 3 | tr '\n' ' ')"
         return 1
     done
