@@ -74,8 +74,9 @@ t() {
         sleep_builtin 1
         kill -0 "$pid" 2>/dev/null || exit 0
         fail "operation on the mount hung for ${OP_TIMEOUT}s and could not be killed: $*; killing framefs (${MOUNT_PIDS[*]-}) to release it" >&"$LIB_STDOUT"
-        for p in ${MOUNT_PIDS[@]+"${MOUNT_PIDS[@]}"}; do
-            [ "$p" = done ] || kill -KILL "$p" 2>/dev/null
+        for i in ${MOUNT_PIDS[@]+"${!MOUNT_PIDS[@]}"}; do
+            [ "${MOUNT_PIDS[$i]}" != done ] && _is_our_framefs "${MOUNT_PIDS[$i]}" "${MOUNT_POINTS[$i]}" &&
+                kill -KILL "${MOUNT_PIDS[$i]}" 2>/dev/null
         done
     ) &
     wpid=$!
@@ -87,6 +88,15 @@ t() {
     return $st
 }
 
+# _is_our_framefs PID MNT: PID is still running the framefs we started on MNT
+# (its last argument).  Pids wrap quickly with this many processes, so a bare
+# kill -0 could be about somebody else's process.
+_is_our_framefs() {
+    local -a argv=()
+    mapfile -d '' -t argv <"/proc/$1/cmdline" 2>/dev/null
+    [ ${#argv[@]} -gt 0 ] && [ "${argv[${#argv[@]} - 1]}" = "$2" ]
+}
+
 # mount_alive MNT: the framefs serving MNT is still running.  When it is not,
 # prints a FAIL (crash, or killed by the watchdog) and returns 1.
 mount_alive() {
@@ -95,11 +105,7 @@ mount_alive() {
     for i in "${!MOUNT_POINTS[@]}"; do
         [ "${MOUNT_POINTS[$i]}" = "$mnt" ] || continue
         [ "${MOUNT_PIDS[$i]}" != done ] || continue
-        # (pids wrap quickly under this many processes: check it is still
-        # our framefs, whose last argument is the mount point)
-        local -a argv=()
-        mapfile -d '' -t argv <"/proc/${MOUNT_PIDS[$i]}/cmdline" 2>/dev/null
-        [ ${#argv[@]} -gt 0 ] && [ "${argv[${#argv[@]} - 1]}" = "$mnt" ] && return 0
+        _is_our_framefs "${MOUNT_PIDS[$i]}" "$mnt" && return 0
         fail "framefs serving $mnt is gone (crashed, or killed after a hang); log ${MOUNT_LOGS[$i]}: $(grep -v '^#' "${MOUNT_LOGS[$i]}" | tail -n 3 | tr '\n' ' ')"
         return 1
     done
@@ -170,13 +176,13 @@ _unmount_index() {
         fi
     fi
     for ((n = 0; n < 50; n++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        _is_our_framefs "$pid" "$mnt" || break
         sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if _is_our_framefs "$pid" "$mnt"; then
         kill -TERM "$pid" 2>/dev/null
         sleep 1
-        kill -KILL "$pid" 2>/dev/null
+        _is_our_framefs "$pid" "$mnt" && kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
         fail "framefs (pid $pid, $mnt) did not exit within 5 s of unmounting; killed it (log $log)"
         st=1
