@@ -15,6 +15,7 @@
 
 #include <libavutil/log.h>
 
+#include "avlog.h"
 #include "convert.h"
 #include "decoder.h"
 #include "encode_png.h"
@@ -436,7 +437,7 @@ struct decoder *decoder_new(const struct decoder_config *cfg)
     d->max_idle = cfg->workers + 1;
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->loaded, NULL);
-    av_log_set_level(AV_LOG_QUIET);
+    avlog_install();
     if (!(d->cache = lru_new(cfg->cache_bytes)) || !(d->pool = pool_new(cfg->workers))) {
         decoder_free(d);
         return NULL;

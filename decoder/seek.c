@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "avlog.h"
 #include "convert.h"
 #include "seek.h"
 
@@ -59,7 +60,7 @@ int dec_ctx_open(struct video *v, struct dec_ctx **out, char *err, size_t errlen
     *out = c;
     return 0;
 fail:
-    snprintf(err, errlen, "cannot open decoder: %s", av_err2str(ret));
+    avlog_explain(err, errlen, "cannot open decoder", ret);
     dec_ctx_close(c);
     return ret;
 }
@@ -191,6 +192,7 @@ static int feed(struct dec_ctx *c, int *eof)
         return ret == AVERROR_EOF ? 0 : ret;
     }
     c->next_packet++;
+    c->last_pos = c->pkt->pos;
     ret = avcodec_send_packet(c->codec, c->pkt);
     av_packet_unref(c->pkt);
     return ret;
@@ -253,11 +255,11 @@ static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), 
                 keep(c->out, c->cand);
                 return PREVIOUS;
             }
-            snprintf(err, errlen, "frame not found in the decoded stream");
+            avlog_explain(err, errlen, "frame not found in the decoded stream", ret);
             return AVERROR_STREAM_NOT_FOUND;
         }
         if (ret != AVERROR(EAGAIN)) {
-            snprintf(err, errlen, "decode error: %s", av_err2str(ret));
+            avlog_explain(err, errlen, "decode error", ret);
             c->positioned = 0;
             return ret;
         }
@@ -269,8 +271,12 @@ static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), 
         ret = feed(c, &eof);
         if (ret < 0 && ret != AVERROR(EAGAIN) && ++bad > MAX_BAD_PACKETS) {
             c->positioned = 0;
-            snprintf(err, errlen, "invalid data near packet %zu: %s", c->next_packet,
-                     av_err2str(ret));
+{
+                char what[64];
+
+                snprintf(what, sizeof(what), "invalid data at %lld bytes", (long long)c->last_pos);
+                avlog_explain(err, errlen, what, ret);
+            }
             return ret;
         }
     }
@@ -282,6 +288,8 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
     int64_t target = c->video->frames[f].pts;
     size_t key = video_seek_packet(c->video, f);
     int continuing = dec_ctx_can_continue(c, f), missing = 0, ret;
+
+    avlog_clear();
 
     for (int attempt = 0;; attempt++) {
         if (!continuing && (ret = position_at(c, key)) < 0) {

@@ -25,6 +25,7 @@ struct dec_ctx {
     AVPacket *pkt;
     AVFrame *frame, *cand, *out;
     int have_pending;        /* pkt holds a packet read but not yet sent */
+    int64_t last_pos;        /* byte position of the last packet fed */
 
     /* Position: valid while the decoder has been fed every packet from
      * start_packet to next_packet - 1 (decode order) and handed out frames up

@@ -15,6 +15,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 
+#include "avlog.h"
 #include "seek.h"
 #include "video.h"
 
@@ -35,7 +36,7 @@ static void fail(struct video *v, const char *what, int averr)
 {
     v->ok = 0;
     if (averr)
-        snprintf(v->error, sizeof(v->error), "%s: %s", what, av_err2str(averr));
+        avlog_explain(v->error, sizeof(v->error), what, averr);
     else
         snprintf(v->error, sizeof(v->error), "%s", what);
 }
@@ -290,8 +291,11 @@ static void load(struct video *v)
     size_t missing = 0;
     int ret, reorders;
 
+    avlog_clear();
+    if (v->id.size == 0)
+        return fail(v, "empty file", 0);
     if ((ret = avformat_open_input(&fmt, v->path, NULL, NULL)) < 0)
-        return fail(v, "cannot open", ret);
+        return fail(v, "not a readable video", ret);
     if ((ret = avformat_find_stream_info(fmt, NULL)) < 0) {
         fail(v, "cannot read stream info", ret);
         goto out;
@@ -345,12 +349,6 @@ static void load(struct video *v)
 out:
     free(dur);
     avformat_close_input(&fmt);
-    if (!v->ok && !v->error[0])
-        fail(v, "not a video", 0);
-    if (!v->ok) {
-        v->info.ok = 0;
-        snprintf(v->info.error, sizeof(v->info.error), "%s", v->error);
-    }
 }
 
 struct video *video_open(const char *path, const struct video_id *id)
@@ -366,6 +364,10 @@ struct video *video_open(const char *path, const struct video_id *id)
     snprintf(v->key_prefix, sizeof(v->key_prefix), "%ju:%ju:%jd:%" PRId64 ":",
              (uintmax_t)id->dev, (uintmax_t)id->ino, (intmax_t)id->size, id->mtime_ns);
     load(v);
+    if (!v->ok) {
+        v->info.ok = 0;
+        snprintf(v->info.error, sizeof(v->info.error), "%s", v->error[0] ? v->error : "not a video");
+    }
     return v;
 }
 
