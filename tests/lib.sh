@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # FSQ, MOUNT_PID are for the tests that source this
 # Helpers for framefs integration tests.  Source it first thing:
 #
 #   . "$(dirname "$0")/../lib.sh"
@@ -75,7 +76,7 @@ t() {
         kill -0 "$pid" 2>/dev/null || exit 0
         fail "operation on the mount hung for ${OP_TIMEOUT}s and could not be killed: $*; killing framefs (${MOUNT_PIDS[*]-}) to release it" >&"$LIB_STDOUT"
         for i in ${MOUNT_PIDS[@]+"${!MOUNT_PIDS[@]}"}; do
-            [ "${MOUNT_PIDS[$i]}" != done ] && _is_our_framefs "${MOUNT_PIDS[$i]}" "${MOUNT_POINTS[$i]}" &&
+            [ "${MOUNT_PIDS[$i]}" != "done" ] && _is_our_framefs "${MOUNT_PIDS[$i]}" "${MOUNT_POINTS[$i]}" &&
                 kill -KILL "${MOUNT_PIDS[$i]}" 2>/dev/null
         done
     ) &
@@ -104,7 +105,7 @@ mount_alive() {
     mnt=$(cd "$1" 2>/dev/null && pwd -P) || mnt=$1
     for i in "${!MOUNT_POINTS[@]}"; do
         [ "${MOUNT_POINTS[$i]}" = "$mnt" ] || continue
-        [ "${MOUNT_PIDS[$i]}" != done ] || continue
+        [ "${MOUNT_PIDS[$i]}" != "done" ] || continue
         _is_our_framefs "${MOUNT_PIDS[$i]}" "$mnt" && return 0
         fail "framefs serving $mnt is gone (crashed, or killed after a hang); log ${MOUNT_LOGS[$i]}: $(grep -v '^#' "${MOUNT_LOGS[$i]}" | tail -n 3 | tr '\n' ' ')"
         return 1
@@ -153,7 +154,7 @@ mount_framefs() {
         if ! kill -0 "$pid" 2>/dev/null; then
             wait "$pid"
             fail "framefs exited (status $?) instead of mounting $src on $mnt${opts:+ with -o $opts}: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
-            MOUNT_PIDS[${#MOUNT_PIDS[@]} - 1]=done
+            MOUNT_PIDS[${#MOUNT_PIDS[@]} - 1]="done"
             return 1
         fi
         sleep 0.1
@@ -167,8 +168,8 @@ mount_framefs() {
 # (after printing a FAIL) when framefs had to be killed or exited non-zero.
 _unmount_index() {
     local i=$1 pid=${MOUNT_PIDS[$1]} mnt=${MOUNT_POINTS[$1]} log=${MOUNT_LOGS[$1]} n st=0
-    [ "$pid" = done ] && return 0
-    MOUNT_PIDS[i]=done
+    [ "$pid" = "done" ] && return 0
+    MOUNT_PIDS[i]="done"
     if is_mounted "$mnt"; then
         if ! timeout -k 2 10 fusermount3 -u "$mnt" 2>/dev/null; then
             timeout -k 2 10 fusermount3 -uz "$mnt" 2>/dev/null ||
@@ -207,7 +208,7 @@ unmount_framefs() {
     local mnt i st=0
     mnt=$(cd "$1" 2>/dev/null && pwd -P) || mnt=$1
     for i in "${!MOUNT_POINTS[@]}"; do
-        if [ "${MOUNT_POINTS[$i]}" = "$mnt" ] && [ "${MOUNT_PIDS[$i]}" != done ]; then
+        if [ "${MOUNT_POINTS[$i]}" = "$mnt" ] && [ "${MOUNT_PIDS[$i]}" != "done" ]; then
             _unmount_index "$i" || st=1
         fi
     done
