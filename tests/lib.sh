@@ -244,6 +244,7 @@ _lib_exit() {
         exit "$st"
     fi
     trap - EXIT INT TERM
+    trap '' PIPE    # the reader of our output may be gone: clean up anyway
     unmount_all
     _scan_sanitizer_logs
     if [ -s "$FAIL_FILE" ] && [ "$st" -eq 0 ]; then
@@ -259,6 +260,7 @@ _lib_exit() {
 trap _lib_exit EXIT
 trap '[ "$BASHPID" = "$$" ] && echo "FAIL: $TEST_NAME interrupted"; exit 130' INT
 trap '[ "$BASHPID" = "$$" ] && echo "FAIL: $TEST_NAME terminated"; exit 143' TERM
+trap 'exit 141' PIPE   # (e.g. "test.sh | head"): exit through the cleanup
 
 # ---------------------------------------------------------------- setup
 
