@@ -132,6 +132,7 @@ static void reply_xattr_list(fuse_req_t req, const struct xattr_set *s, size_t s
 /* ---- directory listings: built whole at opendir, served by offset -------- */
 
 struct listing {
+    atomic_int refs;              /* the open handle + replies in progress */
     char *buf;
     size_t size, cap;
     size_t *ends;                 /* end offset of each entry */
@@ -170,9 +171,21 @@ static int listing_add(fuse_req_t req, struct listing *l, const char *name, ino_
     return 0;
 }
 
+static struct listing *listing_new(void)
+{
+    struct listing *l = calloc(1, sizeof(*l));
+
+    if (l)
+        atomic_init(&l->refs, 1);
+    return l;
+}
+
+/* Drop a reference.  Replies hold one too: a sanitizer checks the buffer of
+ * a writev() after it returned, by when the caller may have closed the
+ * directory. */
 static void listing_free(struct listing *l)
 {
-    if (l) {
+    if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
         free(l->buf);
         free(l->ends);
         free(l);
@@ -330,7 +343,7 @@ static void info_done(void *arg, const struct video_info *info)
     if (atomic_load(&p->cancel) && !info->ok) {
         fuse_reply_err(p->req, EINTR);
     } else if (p->kind == P_OPENDIR) {
-        if (!(l = calloc(1, sizeof(*l))) || list_frames(p->req, p->fs, p->node, info, l) < 0) {
+        if (!(l = listing_new()) || list_frames(p->req, p->fs, p->node, info, l) < 0) {
             listing_free(l);
             fuse_reply_err(p->req, ENOMEM);
         } else {
@@ -514,7 +527,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             return (void)fuse_reply_buf(req, NULL, 0);
         if (size > b->size - (size_t)off)
             size = b->size - (size_t)off;
+        blob_ref(b);              /* see listing_free() */
         fuse_reply_buf(req, (const char *)b->data + off, size);
+        blob_unref(b);
     } else {
         struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 
@@ -555,7 +570,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     }
     if (n->kind != NODE_DIR)
         return (void)fuse_reply_err(req, ENOTDIR);
-    if (!(l = calloc(1, sizeof(*l))))
+    if (!(l = listing_new()))
         return (void)fuse_reply_err(req, ENOMEM);
     if ((ret = list_source_dir(req, fs, n, l)) < 0) {
         listing_free(l);
@@ -593,7 +608,9 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             end = l->ends[lo];
         size = end - start;
     }
+    atomic_fetch_add(&l->refs, 1);
     fuse_reply_buf(req, l->buf + start, size);
+    listing_free(l);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
