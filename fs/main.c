@@ -39,6 +39,7 @@ static const struct fuse_opt option_spec[] = {
 };
 
 #define DEFAULT_PNG_LEVEL 1
+#define MAX_OWNED 8
 
 static void usage(const char *prog)
 {
@@ -67,6 +68,71 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
         return 0;
     }
     return 1;
+}
+
+/* Mount flags that take no value: a bare word after video_ext= that is one
+ * of these is a flag, any other short word is one more extension. */
+static const char *const bare_flags[] = {
+    "allow_other", "allow_root", "auto_unmount", "default_permissions", "ro", "rw",
+    "debug", "nonempty", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "async",
+    "sync", "dirsync", "atime", "noatime", "relatime", "norelatime", "strictatime",
+    "nodiratime", "lazytime", "clone_fd", "blkdev", NULL,
+};
+
+static int is_extension_word(const char *w, size_t n)
+{
+    if (n == 0 || n > 10)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= 'A' && w[i] <= 'Z') ||
+              (w[i] >= '0' && w[i] <= '9')))
+            return 0;
+    for (int i = 0; bare_flags[i]; i++)
+        if (strlen(bare_flags[i]) == n && strncmp(bare_flags[i], w, n) == 0)
+            return 0;
+    return 1;
+}
+
+/*
+ * `-o video_ext=mp4,mkv` as SPEC writes it: libfuse splits -o values at
+ * commas, so escape the commas inside the video_ext value ("mp4\,mkv")
+ * before parsing.  Returns a new string, or NULL when nothing changes.
+ */
+static char *escape_video_ext(const char *opts)
+{
+    const char *p = strstr(opts, "video_ext=");
+    char *out, *o;
+
+    if (!p || (p != opts && p[-1] != ','))
+        return NULL;
+    if (!(out = malloc(2 * strlen(opts) + 1)))
+        return NULL;
+    o = out;
+    memcpy(o, opts, (size_t)(p - opts));
+    o += p - opts;
+    for (p += strlen("video_ext="), o = stpcpy(o, "video_ext="); *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+
+        memcpy(o, p, n);
+        o += n;
+        p += n;
+        if (!*p)
+            break;
+        p++;                                   /* the comma */
+        end = strchr(p, ',');
+        n = end ? (size_t)(end - p) : strlen(p);
+        if (strchr(p, '=') && (!end || strchr(p, '=') < end))
+            break;                             /* next option */
+        if (!is_extension_word(p, n))
+            break;
+        *o++ = '\\';
+        *o++ = ',';
+    }
+    if (*p)
+        *o++ = ',';
+    strcpy(o, p);
+    return out;
 }
 
 static int bad(const char *fmt, const char *value)
@@ -185,8 +251,31 @@ int main(int argc, char *argv[])
     struct fuse_session *se = NULL;
     struct fuse_loop_config *loop = NULL;
     struct fs fs = {.rootfd = -1};
-    int ret = 1;
+    char *owned[MAX_OWNED];
+    int n_owned = 0, ret = 1;
 
+    for (int i = 1; i < args.argc && n_owned < MAX_OWNED; i++) {
+        const char *opts = NULL;
+        char *fixed;
+
+        if (strcmp(args.argv[i], "-o") == 0 && i + 1 < args.argc)
+            opts = args.argv[++i];
+        else if (strncmp(args.argv[i], "-o", 2) == 0)
+            opts = args.argv[i] + 2;
+        if (!opts || !(fixed = escape_video_ext(opts)))
+            continue;
+        if (opts != args.argv[i]) {              /* "-oLIST": keep the -o */
+            char *joined = NULL;
+
+            if (asprintf(&joined, "-o%s", fixed) < 0)
+                joined = NULL;
+            free(fixed);
+            if (!(fixed = joined))
+                continue;
+        }
+        /* args.argv is still main's argv here; libfuse copies it later. */
+        args.argv[i] = owned[n_owned++] = fixed;
+    }
     if (fuse_opt_parse(&args, &o, option_spec, opt_proc) < 0 ||
         fuse_parse_cmdline(&args, &cl) < 0)
         goto out;
@@ -256,5 +345,7 @@ out:
     free(o.list_interval);
     free(o.png_level);
     free(o.video_ext);
+    while (n_owned)
+        free(owned[--n_owned]);
     return ret;
 }
