@@ -98,6 +98,18 @@ static int is_extension_word(const char *w, size_t n)
  * commas, so escape the commas inside the video_ext value ("mp4\,mkv")
  * before parsing.  Returns a new string, or NULL when nothing changes.
  */
+/* The next comma that separates options (not one escaped with '\\'). */
+static const char *next_comma(const char *p)
+{
+    for (; *p; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        else if (*p == ',')
+            return p;
+    }
+    return NULL;
+}
+
 static char *escape_video_ext(const char *opts)
 {
     const char *p = strstr(opts, "video_ext=");
@@ -111,7 +123,7 @@ static char *escape_video_ext(const char *opts)
     memcpy(o, opts, (size_t)(p - opts));
     o += p - opts;
     for (p += strlen("video_ext="), o = stpcpy(o, "video_ext="); *p;) {
-        const char *end = strchr(p, ',');
+        const char *end = next_comma(p);
         size_t n = end ? (size_t)(end - p) : strlen(p);
 
         memcpy(o, p, n);
@@ -120,7 +132,7 @@ static char *escape_video_ext(const char *opts)
         if (!*p)
             break;
         p++;                                   /* the comma */
-        end = strchr(p, ',');
+        end = next_comma(p);
         n = end ? (size_t)(end - p) : strlen(p);
         if (strchr(p, '=') && (!end || strchr(p, '=') < end))
             break;                             /* next option */
