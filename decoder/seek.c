@@ -100,11 +100,12 @@ static size_t earlier_key(const struct video *v, size_t k)
 static int seek_to(struct dec_ctx *c, size_t key)
 {
     const struct index_packet *p = &c->video->packets[key];
-    int64_t ts = p->dts;
+    /* By the keyframe's pts: MP4 and Matroska match seeks against pts, and
+     * a keyframe's dts (earlier, with B-frames) lands a whole GOP early.  A
+     * demuxer that lands late instead is caught by position_at(). */
+    int64_t ts = p->pts != AV_NOPTS_VALUE ? p->pts : p->dts;
     int ret;
 
-    if (p->pts != AV_NOPTS_VALUE && (ts == AV_NOPTS_VALUE || p->pts < ts))
-        ts = p->pts;
     if (c->video->seek_by_bytes && p->pos >= 0)
         return av_seek_frame(c->fmt, c->video->stream, p->pos, AVSEEK_FLAG_BYTE);
     if (ts == AV_NOPTS_VALUE)
@@ -297,7 +298,8 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
             return ret;
         }
         ret = decode_until(c, target, stop, arg, err, errlen);
-        if (ret == PREVIOUS && key > 0 && missing++ < MAX_MISSING_BACKOFF) {
+        if ((ret == PREVIOUS || ret == AVERROR_STREAM_NOT_FOUND) && key > 0 &&
+            missing++ < MAX_MISSING_BACKOFF) {
             /* The target did not come out: some decoders (H.264 with
              * non-IDR I-frames) drop frames after a seek that a decode from
              * an earlier GOP gives.  Try from further back, a little. */
@@ -321,6 +323,7 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
     }
     if (ret < 0)
         return ret;
+    err[0] = 0;                   /* a retry may have left a message */
     *out = c->out;
     return 0;
 }
