@@ -15,6 +15,8 @@
 
 #include "../decoder/decoder.h"
 #include "inode.h"
+#include "inval.h"
+#include "watch.h"
 
 #define FS_MAX_EXTS 128
 #define FS_MAX_LISTED 100000      /* frames one video directory lists at most */
@@ -29,6 +31,8 @@ struct fs {
     int n_exts;
     char *exts[FS_MAX_EXTS];      /* lower case, without the dot */
     double timeout;               /* entry and attribute timeout, seconds */
+    struct inval *inval;          /* entry invalidation thread */
+    struct watch *watch;          /* inotify on the source directories */
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;

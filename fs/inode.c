@@ -151,6 +151,17 @@ void inode_forget(struct inode_table *t, struct node *n, uint64_t nlookup)
     pthread_mutex_unlock(&t->lock);
 }
 
+void inode_each_child(struct inode_table *t, struct node *parent,
+                      void (*fn)(void *arg, struct node *child), void *arg)
+{
+    pthread_mutex_lock(&t->lock);
+    for (unsigned b = 0; b < NBUCKETS; b++)
+        for (struct node *n = t->buckets[b]; n; n = n->hnext)
+            if (n->parent == parent)
+                fn(arg, n);
+    pthread_mutex_unlock(&t->lock);
+}
+
 void inode_table_free(struct inode_table *t)
 {
     struct node *n, *next;

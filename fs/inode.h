@@ -76,4 +76,9 @@ void inode_unhash(struct inode_table *t, struct node *n);
 
 void inode_forget(struct inode_table *t, struct node *n, uint64_t nlookup);
 
+/* Call fn for every hashed child of parent, under the table lock: fn must be
+ * quick and must not call into the table. */
+void inode_each_child(struct inode_table *t, struct node *parent,
+                      void (*fn)(void *arg, struct node *child), void *arg);
+
 #endif

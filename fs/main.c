@@ -319,6 +319,9 @@ int main(int argc, char *argv[])
     }
     fuse_daemonize(cl.foreground);
     /* Threads start after daemonizing: fork keeps only the calling thread. */
+    fs.inval = inval_start(se);
+    fs.watch = watch_start(fs.inval);
+    watch_dir(fs.watch, fs.root, FUSE_ROOT_ID);
     if (!(fs.dec = decoder_new(&dc))) {
         fprintf(stderr, "framefs: cannot start %d workers\n", dc.workers);
         goto out_unmount;
@@ -341,6 +344,8 @@ out_unmount:
     /* Queued and running jobs finish (as cancelled where queued) and reply to
      * a session that no longer has a kernel side: harmless. */
     decoder_free(fs.dec);
+    watch_stop(fs.watch);
+    inval_stop(fs.inval);
 out_signals:
     fuse_remove_signal_handlers(se);
 out:

@@ -382,6 +382,32 @@ static void submit(struct pending *p, const struct frame_request *fr)
 
 /* ---- lookup / forget / getattr ------------------------------------------ */
 
+/* Frames of a video whose source is not `id` (changed or deleted): ask the
+ * kernel to drop their cached entries now rather than at their timeout. */
+struct stale_scan {
+    struct fs *fs;
+    struct node *video;
+    const struct source_version *id;   /* NULL: the video is gone */
+    const char *skip;                  /* the name being looked up */
+};
+
+static void queue_if_stale(void *arg, struct node *child)
+{
+    struct stale_scan *s = arg;
+
+    if (child->kind == NODE_FRAME && strcmp(child->name, s->skip) != 0 &&
+        (!s->id || !same_source(&child->frame.source, s->id)))
+        inval_entry(s->fs->inval, inode_number(s->video), child->name);
+}
+
+static void drop_stale_frames(struct fs *fs, struct node *video,
+                              const struct source_version *id, const char *skip)
+{
+    struct stale_scan s = {fs, video, id, skip};
+
+    inode_each_child(fs->inodes, video, queue_if_stale, &s);
+}
+
 static void lookup_frame(fuse_req_t req, struct fs *fs, struct node *video, const char *name)
 {
     struct frame_request fr;
@@ -391,14 +417,17 @@ static void lookup_frame(fuse_req_t req, struct fs *fs, struct node *video, cons
 
     if (name_parse_frame(name, fs->default_tol, &fr) < 0)
         return reply_negative(req, fs);
-    if (source_stat(fs, video->path, &st) < 0)
+    if (source_stat(fs, video->path, &st) < 0) {
+        drop_stale_frames(fs, video, NULL, name);
         return (void)fuse_reply_err(req, ENOENT);
+    }
     if ((n = inode_find(fs->inodes, video, name))) {
         struct source_version id = id_of(&st);
 
         if (n->frame.status != FRAME_CANCELLED && same_source(&n->frame.source, &id))
             return reply_entry(req, fs, n, &st);
         inode_forget(fs->inodes, n, 1);   /* stale: produce it afresh */
+        drop_stale_frames(fs, video, &id, name);
     }
     if (!(p = pending_new(req, P_LOOKUP, video)) || !(p->name = strdup(name))) {
         free(p);
@@ -430,8 +459,16 @@ static void lookup_source(fuse_req_t req, struct fs *fs, struct node *dir, const
         inode_forget(fs->inodes, n, 1);
         n = NULL;
     }
-    if (!n)
+    if (!n) {
         n = inode_insert(fs->inodes, dir, name, kind, rel, NULL);
+        if (n && kind == NODE_DIR) {
+            char *abs = source_abs(fs, rel);
+
+            if (abs)
+                watch_dir(fs->watch, abs, inode_number(n));
+            free(abs);
+        }
+    }
     free(rel);
     if (!n)
         return (void)fuse_reply_err(req, ENOMEM);

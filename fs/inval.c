@@ -1,0 +1,106 @@
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inval.h"
+
+#define MAX_QUEUED 4096     /* beyond this, entries just expire by timeout */
+
+struct item {
+    fuse_ino_t parent;
+    struct item *next;
+    char name[];
+};
+
+struct inval {
+    struct fuse_session *se;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct item *head, *tail;
+    int queued, stopping;
+};
+
+static void *inval_main(void *arg)
+{
+    struct inval *iv = arg;
+
+    pthread_mutex_lock(&iv->lock);
+    for (;;) {
+        struct item *it;
+
+        while (!iv->head && !iv->stopping)
+            pthread_cond_wait(&iv->wake, &iv->lock);
+        if (!(it = iv->head))
+            break;
+        iv->head = it->next;
+        if (!iv->head)
+            iv->tail = NULL;
+        iv->queued--;
+        pthread_mutex_unlock(&iv->lock);
+        /* -ENOENT (the kernel had no such entry) is the common, fine case. */
+        fuse_lowlevel_notify_inval_entry(iv->se, it->parent, it->name, strlen(it->name));
+        free(it);
+        pthread_mutex_lock(&iv->lock);
+    }
+    pthread_mutex_unlock(&iv->lock);
+    return NULL;
+}
+
+struct inval *inval_start(struct fuse_session *se)
+{
+    struct inval *iv = calloc(1, sizeof(*iv));
+
+    if (!iv)
+        return NULL;
+    iv->se = se;
+    pthread_mutex_init(&iv->lock, NULL);
+    pthread_cond_init(&iv->wake, NULL);
+    if (pthread_create(&iv->thread, NULL, inval_main, iv) != 0) {
+        pthread_mutex_destroy(&iv->lock);
+        pthread_cond_destroy(&iv->wake);
+        free(iv);
+        return NULL;
+    }
+    return iv;
+}
+
+void inval_stop(struct inval *iv)
+{
+    if (!iv)
+        return;
+    pthread_mutex_lock(&iv->lock);
+    iv->stopping = 1;
+    pthread_cond_signal(&iv->wake);
+    pthread_mutex_unlock(&iv->lock);
+    pthread_join(iv->thread, NULL);
+    pthread_mutex_destroy(&iv->lock);
+    pthread_cond_destroy(&iv->wake);
+    free(iv);
+}
+
+void inval_entry(struct inval *iv, fuse_ino_t parent, const char *name)
+{
+    size_t len = strlen(name);
+    struct item *it;
+
+    if (!iv || !(it = malloc(sizeof(*it) + len + 1)))
+        return;
+    it->parent = parent;
+    it->next = NULL;
+    memcpy(it->name, name, len + 1);
+    pthread_mutex_lock(&iv->lock);
+    if (iv->queued >= MAX_QUEUED || iv->stopping) {
+        pthread_mutex_unlock(&iv->lock);
+        free(it);
+        return;
+    }
+    if (iv->tail)
+        iv->tail->next = it;
+    else
+        iv->head = it;
+    iv->tail = it;
+    iv->queued++;
+    pthread_cond_signal(&iv->wake);
+    pthread_mutex_unlock(&iv->lock);
+}
