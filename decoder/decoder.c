@@ -193,7 +193,7 @@ static struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f,
         d->n_idle--;
     }
     pthread_mutex_unlock(&d->lock);
-    if (!c && dec_ctx_open(v, &c, err, errlen) < 0)
+    if (!c && dec_ctx_open(v, d->cfg.decode_threads, &c, err, errlen) < 0)
         return NULL;
     return c;
 }

@@ -71,6 +71,7 @@ struct video_info {
 struct decoder_config {
     size_t cache_bytes;      /* byte bound of the encoded-frame cache */
     int workers;             /* worker threads, >= 1 */
+    int decode_threads;      /* threads per decoder context, >= 1 */
     int png_level;           /* zlib level 0..9 */
 };
 

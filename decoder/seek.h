@@ -46,8 +46,9 @@ struct dec_ctx {
  */
 int64_t dec_frame_pts(const AVFrame *f);
 
-/* Open a decoder for a loaded video.  0, or a negative AVERROR with err set. */
-int dec_ctx_open(struct video *v, struct dec_ctx **out, char *err, size_t errlen);
+/* Open a decoder for a loaded video, decoding on `threads` threads.  0, or a
+ * negative AVERROR with err set. */
+int dec_ctx_open(struct video *v, int threads, struct dec_ctx **out, char *err, size_t errlen);
 void dec_ctx_close(struct dec_ctx *c);
 
 /* Would reaching frame f from here avoid a seek?  (Same GOP, ahead of us.) */

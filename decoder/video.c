@@ -275,7 +275,7 @@ static int index_by_decoding(struct video *v, int64_t **dur)
     v->n_frames = 0;
     free(*dur);
     *dur = NULL;
-    if ((ret = dec_ctx_open(v, &ctx, err, sizeof(err))) < 0)
+    if ((ret = dec_ctx_open(v, 1, &ctx, err, sizeof(err))) < 0)
         return ret;
     ret = dec_ctx_decode_all(ctx, collect_frame, &c);
     dec_ctx_close(ctx);

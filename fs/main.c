@@ -177,6 +177,7 @@ static int apply_options(const struct options *o, struct fs *fs, struct decoder_
     dc->cache_bytes = 256u << 20;
     dc->workers = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 2;
     dc->png_level = DEFAULT_PNG_LEVEL;
+    dc->decode_threads = cpus > 1 ? (int)(cpus < 4 ? cpus : 4) : 1;
     fs->default_tol = 0;
     fs->list_interval = 1;
     fs->timeout = 1.0;
