@@ -221,19 +221,47 @@ static void return_ctx(struct decoder *d, struct dec_ctx *c)
 
 /* ---- frame jobs -------------------------------------------------------- */
 
-struct frame_job {
+/* One queued request: a frame (frame_done set) or a probe (info_done set). */
+struct job {
     struct decoder *d;
     char *path;
-    struct frame_request req;
     const atomic_int *cancel;
-    frame_done_fn done;
     void *arg;
-    char key[192];
+    frame_done_fn frame_done;
+    info_done_fn info_done;
+    struct frame_request req;    /* frames only */
+    char key[192];               /* frames only: the cache key once known */
 };
+
+static void job_free(struct job *j)
+{
+    free(j->path);
+    free(j);
+}
+
+/* Copy the request and queue it; 0, or -errno and the job is not run. */
+static int submit(struct decoder *d, const char *path, const atomic_int *cancel,
+                  void *arg, struct job *proto, pool_fn run)
+{
+    struct job *j = malloc(sizeof(*j));
+    int ret;
+
+    if (!j || !(proto->path = strdup(path))) {
+        free(j);
+        return -ENOMEM;
+    }
+    proto->d = d;
+    proto->cancel = cancel;
+    proto->arg = arg;
+    *j = *proto;
+    if ((ret = pool_submit(d->pool, run, j)) < 0)
+        job_free(j);
+    return ret;
+}
 
 static int job_cancelled(void *arg)
 {
-    struct frame_job *j = arg;
+    struct job *j = arg;
 
     return j->cancel && atomic_load(j->cancel);
 }
@@ -241,7 +269,7 @@ static int job_cancelled(void *arg)
 /* A producer stops only when its own reader left and nobody else waits. */
 static int producer_should_stop(void *arg)
 {
-    struct frame_job *j = arg;
+    struct job *j = arg;
 
     return job_cancelled(j) && lru_waiters(j->d->cache, j->key) == 0;
 }
@@ -254,7 +282,7 @@ static int64_t tol_ticks(const struct video *v, double s)
 }
 
 /* Decode, convert and encode frame f into a new blob. */
-static struct blob *produce(struct frame_job *j, struct video *v, size_t f,
+static struct blob *produce(struct job *j, struct video *v, size_t f,
                             char *err, size_t errlen, int *cancelled)
 {
     struct dec_ctx *c = borrow_ctx(j->d, v, f, err, errlen);
@@ -287,7 +315,7 @@ static struct blob *produce(struct frame_job *j, struct video *v, size_t f,
 
 static void run_frame(void *arg, int shutting_down)
 {
-    struct frame_job *j = arg;
+    struct job *j = arg;
     struct frame_result res = {.status = FRAME_FAILED, .actual_time = NAN};
     struct video *v = NULL;
     struct blob *b = NULL;
@@ -348,46 +376,23 @@ done:
     if (res.status == FRAME_FAILED && !res.error[0])
         snprintf(res.error, sizeof(res.error), "cannot produce frame");
     video_unref(v);
-    j->done(j->arg, &res);
-    free(j->path);
-    free(j);
+    j->frame_done(j->arg, &res);
+    job_free(j);
 }
 
 int decoder_submit_frame(struct decoder *d, const char *path, const struct frame_request *req,
                          const atomic_int *cancel, frame_done_fn done, void *arg)
 {
-    struct frame_job *j = calloc(1, sizeof(*j));
-    int ret;
+    struct job proto = {.frame_done = done, .req = *req};
 
-    if (!j || !(j->path = strdup(path))) {
-        free(j);
-        return -ENOMEM;
-    }
-    j->d = d;
-    j->req = *req;
-    j->cancel = cancel;
-    j->done = done;
-    j->arg = arg;
-    if ((ret = pool_submit(d->pool, run_frame, j)) < 0) {
-        free(j->path);
-        free(j);
-    }
-    return ret;
+    return submit(d, path, cancel, arg, &proto, run_frame);
 }
 
 /* ---- info jobs --------------------------------------------------------- */
 
-struct info_job {
-    struct decoder *d;
-    char *path;
-    const atomic_int *cancel;
-    info_done_fn done;
-    void *arg;
-};
-
 static void run_info(void *arg, int shutting_down)
 {
-    struct info_job *j = arg;
+    struct job *j = arg;
     struct video_info info = {0};
     struct video *v = NULL;
     int err = 0;
@@ -399,30 +404,16 @@ static void run_info(void *arg, int shutting_down)
     else
         info = v->info;
     video_unref(v);
-    j->done(j->arg, &info);
-    free(j->path);
-    free(j);
+    j->info_done(j->arg, &info);
+    job_free(j);
 }
 
 int decoder_submit_info(struct decoder *d, const char *path, const atomic_int *cancel,
                         info_done_fn done, void *arg)
 {
-    struct info_job *j = calloc(1, sizeof(*j));
-    int ret;
+    struct job proto = {.info_done = done};
 
-    if (!j || !(j->path = strdup(path))) {
-        free(j);
-        return -ENOMEM;
-    }
-    j->d = d;
-    j->cancel = cancel;
-    j->done = done;
-    j->arg = arg;
-    if ((ret = pool_submit(d->pool, run_info, j)) < 0) {
-        free(j->path);
-        free(j);
-    }
-    return ret;
+    return submit(d, path, cancel, arg, &proto, run_info);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */

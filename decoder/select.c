@@ -32,15 +32,16 @@ static uint64_t distance(const struct select_frame *f, int64_t t)
     return (uint64_t)t - (uint64_t)(f->next_pts - 1);
 }
 
-/* Number of leading frames with pts <= x (pts is increasing). */
-static size_t count_pts_at_or_before(const struct select_frame *frames,
-                                     size_t n, int64_t x)
+/* Number of leading frames whose pts (or, with by_end, next_pts) is <= x;
+ * both increase along the array. */
+static size_t count_at_or_before(const struct select_frame *frames, size_t n,
+                                 int64_t x, int by_end)
 {
     size_t lo = 0, hi = n;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (frames[mid].pts <= x)
+        if ((by_end ? frames[mid].next_pts : frames[mid].pts) <= x)
             lo = mid + 1;
         else
             hi = mid;
@@ -48,20 +49,15 @@ static size_t count_pts_at_or_before(const struct select_frame *frames,
     return lo;
 }
 
-/* First frame whose interval reaches past x (next_pts > x), or n. */
-static size_t first_ending_after(const struct select_frame *frames,
-                                 size_t n, int64_t x)
+static size_t count_pts_at_or_before(const struct select_frame *frames, size_t n, int64_t x)
 {
-    size_t lo = 0, hi = n;
+    return count_at_or_before(frames, n, x, 0);
+}
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (frames[mid].next_pts <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+/* First frame whose interval reaches past x (next_pts > x), or n. */
+static size_t first_ending_after(const struct select_frame *frames, size_t n, int64_t x)
+{
+    return count_at_or_before(frames, n, x, 1);
 }
 
 ptrdiff_t select_frame(const struct select_frame *frames, size_t n,
