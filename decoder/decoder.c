@@ -425,7 +425,9 @@ struct decoder *decoder_new(const struct decoder_config *cfg)
     if (!d)
         return NULL;
     d->cfg = *cfg;
-    d->max_idle = cfg->workers + 1;
+    /* Idle decoders cost memory (frame pools): as many as there are workers,
+     * so a worker can always find its last position, and no more. */
+    d->max_idle = cfg->workers;
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->loaded, NULL);
     avlog_install();
