@@ -184,7 +184,8 @@ static int finish_index(struct video *v, const int64_t *dur, int64_t default_dur
     }
     for (i = 0; i < v->n_frames; i++)
         last_dur[v->frames[i].next_pts] = dur[i];
-    qsort(v->frames, v->n_frames, sizeof(*v->frames), cmp_frame_pts);
+    if (v->n_frames)
+        qsort(v->frames, v->n_frames, sizeof(*v->frames), cmp_frame_pts);
     for (i = 0; i < v->n_frames; i++) {
         if (n && v->frames[i].pts == v->frames[n - 1].pts)
             continue;
@@ -307,6 +308,11 @@ static void load(struct video *v)
     }
     v->stream = ret;
     st = fmt->streams[ret];
+    if (st->codecpar->width <= 0 || st->codecpar->height <= 0) {
+        /* The header's size was rejected (absurd dimensions) or is absent. */
+        fail(v, "invalid video header", AVERROR_INVALIDDATA);
+        goto out;
+    }
     if (!avcodec_find_decoder(st->codecpar->codec_id)) {
         snprintf(v->error, sizeof(v->error), "no decoder for codec %s",
                  avcodec_get_name(st->codecpar->codec_id));

@@ -46,6 +46,12 @@ char *source_abs(const struct fs *fs, const char *rel);
 /* stat a relative path.  Symlinks are followed only while their target stays
  * inside SOURCE_DIR.  0 or -errno. */
 int source_stat(const struct fs *fs, const char *rel, struct stat *st);
+/* Absolute path with every symlink resolved, or NULL when it leads outside
+ * SOURCE_DIR (or does not exist, or ENOMEM).  Free it. */
+char *source_resolve(const struct fs *fs, const char *rel);
+/* openat() a relative path, refusing (-ENOENT) what turns out to lie outside
+ * SOURCE_DIR once opened.  An fd or -errno. */
+int source_open(const struct fs *fs, const char *rel, int flags);
 /* Is this file name one of the video extensions? */
 int source_is_video(const struct fs *fs, const char *name);
 /* The node kind a source entry appears as, or -1 when it is hidden. */

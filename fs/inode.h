@@ -19,6 +19,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "../decoder/decoder.h"
@@ -34,6 +35,7 @@ struct frame_meta {
     char error[256];
     size_t size;                 /* bytes of the PNG; 0 unless succeeded */
     struct source_version source;   /* the source it was produced from */
+    struct stat src;             /* the video's attributes then (owner, mode, mtime) */
 };
 
 struct node {

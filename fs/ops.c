@@ -204,13 +204,13 @@ static ino_t name_ino(const char *name)
 
 static int list_source_dir(fuse_req_t req, struct fs *fs, struct node *n, struct listing *l)
 {
-    int fd = openat(fs->rootfd, n->path, O_RDONLY | O_DIRECTORY);
+    int fd = source_open(fs, n->path, O_RDONLY | O_DIRECTORY);
     struct dirent *de;
     DIR *dir;
     int ret = 0;
 
     if (fd < 0)
-        return -errno;
+        return fd;
     if (!(dir = fdopendir(fd))) {
         close(fd);
         return -errno;
@@ -300,6 +300,7 @@ static void frame_done(void *arg, struct frame_result *res)
         m.size = res->image ? res->image->size : 0;
         /* The version actually decoded (the file may change meanwhile). */
         m.source = res->version.size || res->version.ino ? res->version : id_of(&p->src);
+        m.src = p->src;
         /* Concurrent lookups of one new name: the first reply's node wins,
          * so the kernel sees one inode per name and version. */
         n = inode_find(fs->inodes, p->node, p->name);
@@ -364,8 +365,9 @@ static void info_done(void *arg, const struct video_info *info)
 /* Register for interrupts, then queue; on failure reply at once. */
 static void submit(struct pending *p, const struct frame_request *fr)
 {
-    char *abs = source_abs(p->fs, p->node->path);
-    int ret = -ENOMEM;
+    /* The decoder opens the resolved path, checked to lie inside SOURCE_DIR. */
+    char *abs = source_resolve(p->fs, p->node->path);
+    int ret = -ENOENT;
 
     fuse_req_interrupt_func(p->req, on_interrupt, p);
     if (abs && fr)
@@ -513,9 +515,16 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct stat src, attr;
     int ret;
 
-    (void)fi;
-    if ((ret = source_stat(fs, n->path, &src)) < 0)
-        return (void)fuse_reply_err(req, -ret);
+    if (fi && n->kind == NODE_FILE && fstat((int)fi->fh, &src) == 0) {
+        /* an open passthrough file: the file it has open, even if deleted */
+    } else if ((ret = source_stat(fs, n->path, &src)) < 0) {
+        /* A frame outlives its deleted source: it is a snapshot, and an fd
+         * open on it must keep working.  Owner and mode otherwise follow the
+         * source as it is now (a chmod takes effect on its frames). */
+        if (n->kind != NODE_FRAME)
+            return (void)fuse_reply_err(req, -ret);
+        src = n->frame.src;
+    }
     source_attr(n, &src, &attr);
     fuse_reply_attr(req, &attr, fs->timeout);
 }
@@ -533,8 +542,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return (void)fuse_reply_err(req, EROFS);
     switch (n->kind) {
     case NODE_FILE:
-        if ((fd = openat(fs->rootfd, n->path, O_RDONLY)) < 0)
-            return (void)fuse_reply_err(req, errno);
+        if ((fd = source_open(fs, n->path, O_RDONLY)) < 0)
+            return (void)fuse_reply_err(req, -fd);
         fi->fh = (uint64_t)fd;
         fuse_reply_open(req, fi);
         return;

@@ -69,6 +69,37 @@ int source_stat(const struct fs *fs, const char *rel, struct stat *st)
     return ret;
 }
 
+char *source_resolve(const struct fs *fs, const char *rel)
+{
+    char *abs = source_abs(fs, rel), *real = abs ? realpath(abs, NULL) : NULL;
+
+    free(abs);
+    if (real && !inside_root(fs, real)) {
+        free(real);
+        return NULL;
+    }
+    return real;
+}
+
+int source_open(const struct fs *fs, const char *rel, int flags)
+{
+    char link[64], real[PATH_MAX];
+    ssize_t len;
+    int fd = openat(fs->rootfd, rel, flags | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    /* Check what was opened, not what the name meant a moment ago: a
+     * component may have been swapped for a link that leads outside. */
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    len = readlink(link, real, sizeof(real) - 1);
+    if (len < 0 || (real[len] = 0, !inside_root(fs, real))) {
+        close(fd);
+        return -ENOENT;
+    }
+    return fd;
+}
+
 int source_is_video(const struct fs *fs, const char *name)
 {
     const char *dot = strrchr(name, '.');
