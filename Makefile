@@ -107,3 +107,22 @@ fuzz: $(FUZZ_DIR)/fuzz_name
 	  echo $$? > fuzz.rc; } | tee fuzz.log; status=$$(cat fuzz.rc); \
 	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' fuzz.log; \
 	  echo "fuzz_name exit status $$status"; exit $$status
+
+# ---------------------------------------------------------------------------
+# ThreadSanitizer: `make check-tsan` builds framefs, the unit tests and the
+# test tools with clang -fsanitize=thread into build/tsan and runs the suite
+# against it (TSAN_TESTS="test_load test_cancel" runs only those integration
+# tests; the whole suite takes about 20 min on 2 CPUs).  Every report is
+# written to build/tsan/tests/logs/san-report.PID; run-all.sh renames it after
+# the test that was running and counts it as a failure.  halt_on_error=0: a
+# run shows every race, not just the first.  FFmpeg is not instrumented:
+# tests/tsan.supp says what is ignored inside it (never framefs's own code).
+# ---------------------------------------------------------------------------
+.PHONY: check-tsan
+TSAN_TESTS ?=
+check-tsan:
+	@pkg-config --exists $(PKGS) && command -v ffmpeg >/dev/null || scripts/install-deps
+	$(MAKE) BUILD=build/tsan BIN=build/tsan/framefs CC=clang SAN="-fsanitize=thread -fno-omit-frame-pointer" all
+	TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp log_path=$(CURDIR)/build/tsan/tests/logs/san-report" \
+	EXTRA_MEDIA=$(CURDIR)/build/tests/media-load ORACLE_CACHE=$(CURDIR)/build/tests/oracle \
+	TESTS="$(TSAN_TESTS)" FRAMEFS=$(CURDIR)/build/tsan/framefs BUILD=$(CURDIR)/build/tsan SANITIZED=1 tests/run-all.sh

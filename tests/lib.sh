@@ -482,3 +482,150 @@ us() {
     [[ $int =~ ^[0-9]+$ && $frac =~ ^[0-9]+$ ]] || { echo "NaN"; return 1; }
     echo "$sign$((10#$int * 1000000 + 10#$frac))"
 }
+
+# ---------------------------------------------------------------- processes, extra media
+
+# ensure_video OUT FFMPEG_ARGS...: make the video OUT with
+# "ffmpeg FFMPEG_ARGS... OUT" unless it exists (written under a temporary
+# name, then renamed, so an interrupted run leaves nothing half-written).
+# Prints a FAIL and returns 1 when ffmpeg fails.
+ensure_video() {
+    local out=$1 tmp
+    shift
+    [ -s "$out" ] && return 0
+    mkdir -p "$(dirname "$out")" || return 1
+    tmp="$(dirname "$out")/.tmp.$$.$(basename "$out")"
+    if ! ffmpeg -nostdin -hide_banner -loglevel error -y "$@" "$tmp" </dev/null 2>"$WORK/.ffmpeg.err"; then
+        fail "ffmpeg could not make $out: $(head -c 300 "$WORK/.ffmpeg.err" | tr '\n' ' ')"
+        rm -f "$tmp"
+        return 1
+    fi
+    mv -f "$tmp" "$out"
+}
+
+# proc_cpu_ticks PID: user + system CPU time of PID (all its threads), in
+# clock ticks (getconf CLK_TCK, usually 100 per second).  Empty when PID is gone.
+proc_cpu_ticks() {
+    # fields after "(comm) ": state is $1, so utime ($14) is $12, stime $13
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# proc_kb PID FIELD: a "FIELD: N kB" value of /proc/PID/status (VmHWM, VmRSS).
+proc_kb() {
+    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# now_ms: wall clock in milliseconds (no child process).
+now_ms() {
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((10#$t / 1000))
+}
+
+# _running PID: PID exists and is not a zombie (an unreaped child is "gone").
+_running() {
+    local st
+    st=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# wait_pid PID TIMEOUT_S: wait up to TIMEOUT_S seconds (decimals ok) for
+# the background child PID of this shell to end (not in a subshell: $(...)
+# cannot wait for it).  Sets WAIT_STATUS to its exit status, or "running";
+# returns 0 when it ended.
+wait_pid() {
+    local pid=$1 end
+    end=$(($(now_ms) + $(awk -v s="$2" 'BEGIN { printf "%d", s * 1000 }')))
+    while _running "$pid" && [ "$(now_ms)" -lt "$end" ]; do
+        sleep 0.02
+    done
+    if _running "$pid"; then
+        WAIT_STATUS=running
+        return 1
+    fi
+    # (no "Killed" notice from bash for a child the test killed on purpose)
+    { wait "$pid"; } 2>/dev/null
+    WAIT_STATUS=$?
+    return 0
+}
+
+# mount_framefs_wait SECS SRC MNT [OPTS]: mount_framefs for a slow start
+# (framefs under valgrind): waits up to SECS seconds for the mount.  The
+# mount is recorded for cleanup like mount_framefs's; sets MOUNT_PID and
+# MOUNT_LOG.  FRAMEFS may be a wrapper that execs framefs (the pid and the
+# last argument stay framefs's).
+mount_framefs_wait() {
+    local secs=$1 src=$2 mnt=$3 opts=${4-} pid i
+    mkdir -p "$mnt" || { fail "cannot create mount point $mnt"; return 1; }
+    mnt=$(cd "$mnt" && pwd -P)
+    MOUNT_SEQ=$((MOUNT_SEQ + 1))
+    MOUNT_LOG="$LOGDIR/$TEST_NAME.$$.$MOUNT_SEQ.log"
+    local -a args=(-f)
+    [ -n "$opts" ] && args+=(-o "$opts")
+    args+=(${FRAMEFS_ARGS[@]+"${FRAMEFS_ARGS[@]}"} "$src" "$mnt")
+    echo "# $FRAMEFS ${args[*]}" >"$MOUNT_LOG"
+    "$FRAMEFS" "${args[@]}" </dev/null >>"$MOUNT_LOG" 2>&1 {LIB_STDOUT}>&- &
+    pid=$!
+    MOUNT_PID=$pid
+    MOUNT_PIDS+=("$pid")
+    MOUNT_POINTS+=("$mnt")
+    MOUNT_LOGS+=("$MOUNT_LOG")
+    for ((i = 0; i < secs * 10; i++)); do
+        if is_mounted "$mnt" && t mountpoint -q "$mnt"; then
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid"
+            fail "framefs exited (status $?) instead of mounting $src on $mnt: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
+            MOUNT_PIDS[${#MOUNT_PIDS[@]} - 1]="done"
+            return 1
+        fi
+        sleep 0.1
+    done
+    fail "framefs did not mount $mnt within $secs s; log: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
+    _unmount_index $((${#MOUNT_PIDS[@]} - 1)) >/dev/null
+    return 1
+}
+
+# mount_forget PID: the test ends (signals, reaps) the framefs PID itself;
+# the cleanup at exit no longer touches it.  Use mount_reap after.
+mount_forget() {
+    local i
+    for i in "${!MOUNT_PIDS[@]}"; do
+        [ "${MOUNT_PIDS[$i]}" = "$1" ] && MOUNT_PIDS[i]="done"
+    done
+    return 0
+}
+
+# mount_reap PID MNT: after a test ended a framefs itself: if PID still runs
+# kill it (SIGKILL), and if MNT is still mounted unmount it lazily.  Quiet.
+mount_reap() {
+    if _is_our_framefs "$1" "$2" 2>/dev/null; then
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+    fi
+    if is_mounted "$2"; then
+        timeout -k 2 10 fusermount3 -uz "$2" 2>/dev/null || timeout -k 2 10 umount -l "$2" 2>/dev/null
+    fi
+    return 0
+}
+
+# Extra media generated on demand (not by gen.sh: test_frames probes every
+# video there).  EXTRA_MEDIA holds them, cached across runs.
+: "${EXTRA_MEDIA:=$BUILD/tests/media-load}"
+
+# ensure_slow_video: $EXTRA_MEDIA/slow1080_30s.mp4, a 1920x1080 H.264 with
+# one keyframe (30 s at 30 fps, -g 1000, 44 MB): its last frame takes seconds
+# to decode from the start (900 frames).  Prints the path.
+ensure_slow_video() {
+    ensure_video "$EXTRA_MEDIA/slow1080_30s.mp4" -f lavfi -i testsrc2=size=1920x1080:rate=30:duration=30 \
+        -c:v libx264 -preset ultrafast -g 1000 -keyint_min 1000 -sc_threshold 0 -pix_fmt yuv420p -an >&2 &&
+        echo "$EXTRA_MEDIA/slow1080_30s.mp4"
+}
+
+# ensure_tiny_video: $EXTRA_MEDIA/tiny.mp4, 160x120, 10 frames (for slow
+# framefs runs: valgrind).  Prints the path.
+ensure_tiny_video() {
+    ensure_video "$EXTRA_MEDIA/tiny.mp4" -f lavfi -i testsrc2=size=160x120:rate=10:duration=1 \
+        -c:v libx264 -preset veryfast -g 5 -pix_fmt yuv420p -an >&2 &&
+        echo "$EXTRA_MEDIA/tiny.mp4"
+}

@@ -35,7 +35,11 @@ rm -rf "$LOGS"
 mkdir -p "$LOGS" || exit 1
 export FRAMEFS_LOGDIR=$LOGS
 # Every test that reports its own sanitizer output must not do it twice.
-SAN_RE='ERROR: [A-Za-z]*Sanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer'
+# (ThreadSanitizer reports start "WARNING: ThreadSanitizer: data race ...".)
+SAN_RE='ERROR: [A-Za-z]*Sanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer|WARNING: ThreadSanitizer'
+# A sanitizer runtime given log_path=$BUILD/tests/logs/san-report (make
+# check-tsan) writes each process's reports to san-report.PID: after each
+# test they become $name.san-report.PID.log and are scanned with its logs.
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -100,6 +104,9 @@ run_test() {
     fi
     if [ "${SANITIZED:-0}" = 1 ]; then
         local log
+        for log in "$LOGS"/san-report.*; do
+            [ -f "$log" ] && mv -f "$log" "$LOGS/$name.san-report.${log##*.}.log"
+        done
         for log in "$LOGS/$name".*.log; do
             [ -e "$log" ] || continue
             if grep -qE "$SAN_RE" "$log"; then
