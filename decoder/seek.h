@@ -26,6 +26,8 @@ struct dec_ctx {
     AVFrame *frame, *cand, *out;
     int have_pending;        /* pkt holds a packet read but not yet sent */
     int64_t last_pos;        /* byte position of the last packet fed */
+    int threads;             /* decoding threads */
+    int used;                /* fed since opened: reopen the codec to seek */
 
     /* Position: valid while the decoder has been fed every packet from
      * start_packet to next_packet - 1 (decode order) and handed out frames up

@@ -225,6 +225,7 @@ static void fill_info(struct video *v, AVFormatContext *fmt, AVStream *st)
 /* Frames collected from a full decode (index_by_decoding). */
 struct collected {
     struct video *v;
+    int64_t step;                 /* one frame, in ticks */
     int64_t *dur;
     size_t cap;
     int err;
@@ -236,8 +237,13 @@ static void collect_frame(void *arg, const AVFrame *f, size_t last_packet)
     struct video *v = c->v;
     int64_t pts = dec_frame_pts(f);
 
-    if (pts == AV_NOPTS_VALUE || c->err)
+    if (c->err)
         return;
+    if (pts == AV_NOPTS_VALUE) {
+        /* No timestamp at all (raw streams): one frame after the previous,
+         * as the ffmpeg CLI numbers them; the first at the start. */
+        pts = v->n_frames ? v->frames[v->n_frames - 1].pts + c->step : v->start_pts;
+    }
     if (v->n_frames == c->cap) {
         size_t ncap = c->cap ? c->cap * 2 : 1024;
         struct select_frame *fr = realloc(v->frames, ncap * sizeof(*fr));
@@ -266,9 +272,9 @@ static void collect_frame(void *arg, const AVFrame *f, size_t last_packet)
  * frames' times, so decode the whole stream once and index what comes out,
  * named as a full decode names them.  Costs one decode of the file, once.
  */
-static int index_by_decoding(struct video *v, int64_t **dur)
+static int index_by_decoding(struct video *v, int64_t **dur, int64_t default_dur)
 {
-    struct collected c = {.v = v};
+    struct collected c = {.v = v, .step = default_dur};
     struct dec_ctx *ctx;
     char err[256];
     int ret;
@@ -308,6 +314,12 @@ static void load(struct video *v)
     }
     v->stream = ret;
     st = fmt->streams[ret];
+    if (st->codecpar->format == AV_PIX_FMT_NONE) {
+        /* Probing decoded nothing: every packet is bad (or the codec is
+         * unsupported in a way only decoding shows). */
+        fail(v, "undecodable video stream", AVERROR_INVALIDDATA);
+        goto out;
+    }
     if (st->codecpar->width <= 0 || st->codecpar->height <= 0) {
         /* The header's size was rejected (absurd dimensions) or is absent. */
         fail(v, "invalid video header", AVERROR_INVALIDDATA);
@@ -335,13 +347,13 @@ static void load(struct video *v)
         fail(v, "cannot read packets", ret);
         goto out;
     }
-    if (missing && (ret = index_by_decoding(v, &dur)) < 0) {
-        fail(v, "cannot index by decoding", ret);
-        goto out;
-    }
     default_dur = 1;
     if (st->avg_frame_rate.num > 0)
         default_dur = FFMAX(1, av_rescale_q(1, av_inv_q(st->avg_frame_rate), st->time_base));
+    if (missing && (ret = index_by_decoding(v, &dur, default_dur)) < 0) {
+        fail(v, "cannot index by decoding", ret);
+        goto out;
+    }
     if ((ret = finish_index(v, dur, default_dur)) < 0) {
         fail(v, "cannot index", ret);
         goto out;
