@@ -43,6 +43,7 @@ struct decoder {
     unsigned long clock;
     struct dec_ctx *idle;      /* most recently used first */
     int n_idle, max_idle;
+    atomic_int stopping;       /* decoder_free(): running decodes stop too */
 };
 
 const char decoder_default_video_ext[] =
@@ -263,7 +264,7 @@ static int job_cancelled(void *arg)
 {
     struct job *j = arg;
 
-    return j->cancel && atomic_load(j->cancel);
+    return atomic_load(&j->d->stopping) || (j->cancel && atomic_load(j->cancel));
 }
 
 /* A producer stops only when its own reader left and nobody else waits. */
@@ -271,7 +272,8 @@ static int producer_should_stop(void *arg)
 {
     struct job *j = arg;
 
-    return job_cancelled(j) && lru_waiters(j->d->cache, j->key) == 0;
+    return atomic_load(&j->d->stopping) ||
+           (job_cancelled(j) && lru_waiters(j->d->cache, j->key) == 0);
 }
 
 static int64_t tol_ticks(const struct video *v, double s)
@@ -425,6 +427,7 @@ struct decoder *decoder_new(const struct decoder_config *cfg)
     if (!d)
         return NULL;
     d->cfg = *cfg;
+    atomic_init(&d->stopping, 0);
     /* Idle decoders cost memory (frame pools): as many as there are workers,
      * so a worker can always find its last position, and no more. */
     d->max_idle = cfg->workers;
@@ -442,6 +445,7 @@ void decoder_free(struct decoder *d)
 {
     if (!d)
         return;
+    atomic_store(&d->stopping, 1);  /* running decodes stop at a packet */
     pool_free(d->pool);            /* runs what is queued as cancelled, joins */
     for (int i = 0; i < MAX_VIDEOS; i++)
         if (d->slots[i].path)
