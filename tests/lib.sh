@@ -94,7 +94,7 @@ t() {
 # kill -0 could be about somebody else's process.
 _is_our_framefs() {
     local -a argv=()
-    mapfile -d '' -t argv <"/proc/$1/cmdline" 2>/dev/null
+    { mapfile -d '' -t argv <"/proc/$1/cmdline"; } 2>/dev/null
     [ ${#argv[@]} -gt 0 ] && [ "${argv[${#argv[@]} - 1]}" = "$2" ]
 }
 

@@ -19,6 +19,9 @@ set -u
 export LC_ALL=C
 
 cd "$(dirname "$0")/.." || exit 1
+# Every test's work directory (and mount) goes under this run's own folder.
+RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/framefs-run.XXXXXX") || exit 1
+export TMPDIR=$RUN_TMP
 ROOT=$PWD
 : "${BUILD:=$ROOT/build}"
 : "${FRAMEFS:=$ROOT/framefs}"
@@ -152,14 +155,16 @@ if [ "$mode" = all ]; then
     done
 fi
 
-# Leftovers (under a test's work directory, see lib.sh) would mean a test's
-# cleanup failed: report and clean them.
+# Leftovers (under this run's work directories, see lib.sh) would mean a
+# test's cleanup failed: report and clean them.  Only this run's: another
+# run may be going on at the same time.
 while read -r mnt; do
     echo "FAIL: a framefs mount was left behind: $mnt"
     failed=$((failed + 1))
     failures+=("[run-all] FAIL: mount left behind: $mnt")
     fusermount3 -uz "$mnt" 2>/dev/null
-done < <(awk '$5 ~ /\/framefs-test_/ { for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) ~ /^fuse/) print $5; break } }' /proc/self/mountinfo)
+done < <(awk -v run="$RUN_TMP/" 'index($5, run) == 1 { for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) ~ /^fuse/) print $5; break } }' /proc/self/mountinfo)
+rmdir "$RUN_TMP" 2>/dev/null || true
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
