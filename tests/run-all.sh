@@ -21,6 +21,7 @@ export LC_ALL=C
 cd "$(dirname "$0")/.." || exit 1
 # Every test's work directory (and mount) goes under this run's own folder.
 RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/framefs-run.XXXXXX") || exit 1
+chmod 755 "$RUN_TMP"          # tests run some commands as other users
 export TMPDIR=$RUN_TMP
 ROOT=$PWD
 : "${BUILD:=$ROOT/build}"
