@@ -112,7 +112,7 @@ fuzz: $(FUZZ_DIR)/fuzz_name
 # ThreadSanitizer: `make check-tsan` builds framefs, the unit tests and the
 # test tools with clang -fsanitize=thread into build/tsan and runs the suite
 # against it (TSAN_TESTS="test_load test_cancel" runs only those integration
-# tests; the whole suite takes about 20 min on 2 CPUs).  Every report is
+# tests; the whole suite takes about 15 min on 2 CPUs).  Every report is
 # written to build/tsan/tests/logs/san-report.PID; run-all.sh renames it after
 # the test that was running and counts it as a failure.  halt_on_error=0: a
 # run shows every race, not just the first.  FFmpeg is not instrumented:
