@@ -1,6 +1,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "inval.h"
 
@@ -31,8 +32,8 @@ static void *inval_main(void *arg)
 
         while (!iv->head && !iv->stopping)
             pthread_cond_wait(&iv->wake, &iv->lock);
-        if (!(it = iv->head))
-            break;
+        if (iv->stopping || !(it = iv->head))
+            break;                /* what is left expires by timeout anyway */
         iv->head = it->next;
         if (!iv->head)
             iv->tail = NULL;
@@ -43,6 +44,13 @@ static void *inval_main(void *arg)
         free(it);
         pthread_mutex_lock(&iv->lock);
     }
+    while (iv->head) {
+        struct item *it = iv->head;
+
+        iv->head = it->next;
+        free(it);
+    }
+    iv->tail = NULL;
     pthread_mutex_unlock(&iv->lock);
     return NULL;
 }
@@ -65,15 +73,29 @@ struct inval *inval_start(struct fuse_session *se)
     return iv;
 }
 
+/* Set when the thread could not be joined; keeps it reachable until exit. */
+static struct inval *abandoned;
+
 void inval_stop(struct inval *iv)
 {
+    struct timespec deadline;
+
     if (!iv)
         return;
     pthread_mutex_lock(&iv->lock);
     iv->stopping = 1;
     pthread_cond_signal(&iv->wake);
     pthread_mutex_unlock(&iv->lock);
-    pthread_join(iv->thread, NULL);
+    /* A notification can block in the kernel on a directory whose lookup
+     * will never be answered now that the session loop has ended (a lazily
+     * unmounted, still busy mount): do not let that hang the exit. */
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 2;
+    if (pthread_timedjoin_np(iv->thread, NULL, &deadline) != 0) {
+        pthread_detach(iv->thread);
+        abandoned = iv;
+        return;
+    }
     pthread_mutex_destroy(&iv->lock);
     pthread_cond_destroy(&iv->wake);
     free(iv);
