@@ -346,12 +346,13 @@ int main(int argc, char *argv[])
     }
     ret = ret < 0 ? 1 : 0;
 out_unmount:
-    fuse_session_unmount(se);
-    /* Queued and running jobs finish (as cancelled where queued) and reply to
-     * a session that no longer has a kernel side: harmless. */
+    /* Everything that writes to the session's fd stops first: queued and
+     * running jobs end (as cancelled) and reply, the watcher and the
+     * invalidation thread end; only then does unmounting close the fd. */
     decoder_free(fs.dec);
     watch_stop(fs.watch);
     inval_stop(fs.inval);
+    fuse_session_unmount(se);
 out_signals:
     fuse_remove_signal_handlers(se);
 out:
