@@ -131,37 +131,7 @@ is_mounted() {   # MNT (absolute): listed in /proc/self/mountinfo (no stat)
 # MOUNT_PID.  Must not be called in a subshell (it records the mount for
 # cleanup).  Extra framefs arguments can be given in the array FRAMEFS_ARGS.
 mount_framefs() {
-    local src=$1 mnt=$2 opts=${3-} pid i
-    mkdir -p "$mnt" || { fail "cannot create mount point $mnt"; return 1; }
-    mnt=$(cd "$mnt" && pwd -P)
-    MOUNT_SEQ=$((MOUNT_SEQ + 1))
-    MOUNT_LOG="$LOGDIR/$TEST_NAME.$$.$MOUNT_SEQ.log"
-    local -a args=(-f)
-    [ -n "$opts" ] && args+=(-o "$opts")
-    args+=(${FRAMEFS_ARGS[@]+"${FRAMEFS_ARGS[@]}"} "$src" "$mnt")
-    echo "# $FRAMEFS ${args[*]}" >"$MOUNT_LOG"
-    # (framefs must not hold the test's stdout: run-all waits for its end)
-    "$FRAMEFS" "${args[@]}" </dev/null >>"$MOUNT_LOG" 2>&1 {LIB_STDOUT}>&- &
-    pid=$!
-    MOUNT_PID=$pid
-    MOUNT_PIDS+=("$pid")
-    MOUNT_POINTS+=("$mnt")
-    MOUNT_LOGS+=("$MOUNT_LOG")
-    for ((i = 0; i < 100; i++)); do
-        if is_mounted "$mnt" && t mountpoint -q "$mnt"; then
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            wait "$pid"
-            fail "framefs exited (status $?) instead of mounting $src on $mnt${opts:+ with -o $opts}: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
-            MOUNT_PIDS[${#MOUNT_PIDS[@]} - 1]="done"
-            return 1
-        fi
-        sleep 0.1
-    done
-    fail "framefs did not mount $mnt within 10 s${opts:+ (-o $opts)}; log: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
-    _unmount_index $((${#MOUNT_PIDS[@]} - 1)) >/dev/null
-    return 1
+    mount_framefs_wait 10 "$@"
 }
 
 # Unmount entry I of the mount table and reap its process.  Returns non-zero
@@ -567,6 +537,7 @@ mount_framefs_wait() {
     [ -n "$opts" ] && args+=(-o "$opts")
     args+=(${FRAMEFS_ARGS[@]+"${FRAMEFS_ARGS[@]}"} "$src" "$mnt")
     echo "# $FRAMEFS ${args[*]}" >"$MOUNT_LOG"
+    # (framefs must not hold the test's stdout: run-all waits for its end)
     "$FRAMEFS" "${args[@]}" </dev/null >>"$MOUNT_LOG" 2>&1 {LIB_STDOUT}>&- &
     pid=$!
     MOUNT_PID=$pid
@@ -579,13 +550,13 @@ mount_framefs_wait() {
         fi
         if ! kill -0 "$pid" 2>/dev/null; then
             wait "$pid"
-            fail "framefs exited (status $?) instead of mounting $src on $mnt: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
+            fail "framefs exited (status $?) instead of mounting $src on $mnt${opts:+ with -o $opts}: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
             MOUNT_PIDS[${#MOUNT_PIDS[@]} - 1]="done"
             return 1
         fi
         sleep 0.1
     done
-    fail "framefs did not mount $mnt within $secs s; log: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
+    fail "framefs did not mount $mnt within $secs s${opts:+ (-o $opts)}; log: $(grep -v '^#' "$MOUNT_LOG" | tail -n 3 | tr '\n' ' ')"
     _unmount_index $((${#MOUNT_PIDS[@]} - 1)) >/dev/null
     return 1
 }
