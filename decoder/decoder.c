@@ -1,17 +1,19 @@
 /*
- * The decoder module's front: the table of open videos, the idle decoder
- * contexts, the frame cache, and the two kinds of job run on the pool.
+ * The decoder module's front: the idle decoder contexts, the frame cache, and
+ * the two kinds of job run on the pool; the open videos are table.c's.
  *
- * Locking: d->lock protects the video table and the idle list.  It is never
- * held while opening, indexing or decoding a file.  A video slot being loaded
- * is marked `loading`; other jobs for it wait on d->loaded.
+ * Locking: d->lock protects the idle list.  It is never held while opening,
+ * indexing or decoding a file.  A job that needs a video another job is
+ * loading is parked by the table and queued again when the load ends.
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavutil/log.h>
 
@@ -21,26 +23,18 @@
 #include "encode_png.h"
 #include "pool.h"
 #include "seek.h"
+#include "sandbox.h"
 #include "select.h"
+#include "table.h"
 #include "video.h"
-
-#define MAX_VIDEOS 64
-
-struct slot {
-    char *path;
-    struct video *video;       /* NULL while loading */
-    unsigned long used;        /* recency stamp */
-};
 
 struct decoder {
     struct decoder_config cfg;
     struct pool *pool;
     struct lru *cache;
+    struct table *videos;
 
-    pthread_mutex_t lock;
-    pthread_cond_t loaded;
-    struct slot slots[MAX_VIDEOS];
-    unsigned long clock;
+    pthread_mutex_t lock;      /* the idle list */
     struct dec_ctx *idle;      /* most recently used first */
     int n_idle, max_idle;
     atomic_int stopping;       /* decoder_free(): running decodes stop too */
@@ -51,121 +45,34 @@ const char decoder_default_video_ext[] =
     "mts,m2t,3gp,3g2,ogv,ogg,ogm,mxf,dv,nut,y4m,h264,264,h265,265,hevc,ivf,"
     "rm,rmvb,divx,xvid,gif,apng,mjpeg,mjpg";
 
-/* ---- video table ------------------------------------------------------- */
-
-static void drop_idle_of(struct decoder *d, const struct video *v)
+/* A version the video table let go of: its cached frames and idle decoders
+ * go with it. */
+static void evict_video(void *arg, struct video *v)
 {
-    struct dec_ctx **pp = &d->idle;
+    struct decoder *d = arg;
+    struct dec_ctx **pp, *gone = NULL;
 
-    while (*pp) {
+    lru_drop_prefix(d->cache, v->key_prefix);
+    pthread_mutex_lock(&d->lock);
+    for (pp = &d->idle; *pp;) {
         struct dec_ctx *c = *pp;
 
         if (c->video == v) {
             *pp = c->next;
             d->n_idle--;
-            dec_ctx_close(c);
+            c->next = gone;
+            gone = c;
         } else {
             pp = &c->next;
         }
     }
-}
-
-/* Forget a slot's video: its cached frames and idle decoders go with it. */
-static void clear_slot(struct decoder *d, struct slot *s)
-{
-    if (s->video) {
-        lru_drop_prefix(d->cache, s->video->key_prefix);
-        drop_idle_of(d, s->video);
-        video_unref(s->video);
-    }
-    free(s->path);
-    memset(s, 0, sizeof(*s));
-}
-
-/* A free slot, evicting the least recently used loaded one if needed. */
-static struct slot *free_slot(struct decoder *d)
-{
-    struct slot *victim = NULL;
-
-    for (int i = 0; i < MAX_VIDEOS; i++) {
-        struct slot *s = &d->slots[i];
-
-        if (!s->path)
-            return s;
-        if (s->video && (!victim || s->used < victim->used))
-            victim = s;
-    }
-    if (victim)
-        clear_slot(d, victim);
-    return victim;
-}
-
-static struct slot *find_slot(struct decoder *d, const char *path)
-{
-    for (int i = 0; i < MAX_VIDEOS; i++)
-        if (d->slots[i].path && strcmp(d->slots[i].path, path) == 0)
-            return &d->slots[i];
-    return NULL;
-}
-
-static int same_id(const struct video_id *a, const struct video_id *b)
-{
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime_ns == b->mtime_ns;
-}
-
-/*
- * The loaded video for `path` as it is now on disk (one reference), opening it
- * if needed; a changed file (size or mtime) replaces the old version.  NULL
- * with *err set when the file cannot be stat'ed or memory runs out.
- */
-static struct video *get_video(struct decoder *d, const char *path, int *err)
-{
-    struct video_id id;
-    struct video *v;
-    struct slot *s;
-
-    if ((*err = video_stat(path, &id)) < 0)
-        return NULL;
-    pthread_mutex_lock(&d->lock);
-    for (;;) {
-        s = find_slot(d, path);
-        if (s && !s->video) {                   /* another job is loading it */
-            pthread_cond_wait(&d->loaded, &d->lock);
-            continue;
-        }
-        if (s && same_id(&s->video->id, &id)) {
-            s->used = ++d->clock;
-            v = video_ref(s->video);
-            pthread_mutex_unlock(&d->lock);
-            return v;
-        }
-        if (s)
-            clear_slot(d, s);                   /* the source changed */
-        break;
-    }
-    s = free_slot(d);
-    if (s && !(s->path = strdup(path)))
-        s = NULL;
     pthread_mutex_unlock(&d->lock);
+    while (gone) {
+        struct dec_ctx *c = gone;
 
-    v = video_open(path, &id);
-
-    pthread_mutex_lock(&d->lock);
-    if (s) {
-        if (v) {
-            s->video = video_ref(v);
-            s->used = ++d->clock;
-        } else {
-            free(s->path);
-            s->path = NULL;
-        }
-        pthread_cond_broadcast(&d->loaded);
+        gone = c->next;
+        dec_ctx_close(c);
     }
-    pthread_mutex_unlock(&d->lock);
-    if (!v)
-        *err = -ENOMEM;
-    return v;
 }
 
 /* ---- decoder contexts -------------------------------------------------- */
@@ -226,6 +133,9 @@ static void return_ctx(struct decoder *d, struct dec_ctx *c)
 struct job {
     struct decoder *d;
     char *path;
+    int fd;                      /* the version to serve, until table_get() */
+    pool_fn run;                 /* run_frame or run_info */
+    struct table_waiter wait;    /* parked while another job loads the video */
     const atomic_int *cancel;
     void *arg;
     frame_done_fn frame_done;
@@ -236,28 +146,10 @@ struct job {
 
 static void job_free(struct job *j)
 {
+    if (j->fd >= 0)
+        close(j->fd);
     free(j->path);
     free(j);
-}
-
-/* Copy the request and queue it; 0, or -errno and the job is not run. */
-static int submit(struct decoder *d, const char *path, const atomic_int *cancel,
-                  void *arg, struct job *proto, pool_fn run)
-{
-    struct job *j = malloc(sizeof(*j));
-    int ret;
-
-    if (!j || !(proto->path = strdup(path))) {
-        free(j);
-        return -ENOMEM;
-    }
-    proto->d = d;
-    proto->cancel = cancel;
-    proto->arg = arg;
-    *j = *proto;
-    if ((ret = pool_submit(d->pool, run, j)) < 0)
-        job_free(j);
-    return ret;
 }
 
 static int job_cancelled(void *arg)
@@ -265,6 +157,61 @@ static int job_cancelled(void *arg)
     struct job *j = arg;
 
     return atomic_load(&j->d->stopping) || (j->cancel && atomic_load(j->cancel));
+}
+
+static int waiter_cancelled(struct table_waiter *w)
+{
+    return job_cancelled((char *)w - offsetof(struct job, wait));
+}
+
+/* A parked job runs again, on a worker; when the pool is stopping, here and
+ * now as cancelled. */
+static void waiter_resume(struct table_waiter *w)
+{
+    struct job *j = (struct job *)((char *)w - offsetof(struct job, wait));
+
+    if (pool_submit(j->d->pool, j->run, j) < 0)
+        j->run(j, 1);
+}
+
+/* Copy the request and queue it; 0, or -errno and the job is not run.  The
+ * fd is the job's (closed with it) either way. */
+static int submit(struct decoder *d, int fd, const char *path, const atomic_int *cancel,
+                  void *arg, struct job *proto, pool_fn run)
+{
+    struct job *j = malloc(sizeof(*j));
+    int ret;
+
+    if (!j || !(proto->path = strdup(path))) {
+        free(j);
+        close(fd);
+        return -ENOMEM;
+    }
+    proto->fd = fd;
+    proto->run = run;
+    proto->d = d;
+    proto->cancel = cancel;
+    proto->arg = arg;
+    *j = *proto;
+    j->wait = (struct table_waiter){.cancelled = waiter_cancelled, .resume = waiter_resume};
+    if ((ret = pool_submit(d->pool, run, j)) < 0)
+        job_free(j);
+    return ret;
+}
+
+/*
+ * The job's video, or NULL: then *err < 0, or *err == TABLE_PARKED and the
+ * job is parked (it runs again when the load it waits for ends, and must
+ * return at once without completing).
+ */
+static struct video *job_video(struct job *j, int *err)
+{
+    struct video *v;
+
+    *err = table_get(j->d->videos, j->path, j->fd, &j->wait, &v);
+    if (*err != TABLE_PARKED)
+        j->fd = -1;
+    return v;
 }
 
 /* A producer stops only when its own reader left and nobody else waits. */
@@ -280,7 +227,7 @@ static int64_t tol_ticks(const struct video *v, double s)
 {
     if (isinf(s))
         return INT64_MAX;
-    return video_ticks(v, s) - v->start_pts;
+    return video_span_ticks(v, s);
 }
 
 /* Decode, convert and encode frame f into a new blob. */
@@ -328,7 +275,11 @@ static void run_frame(void *arg, int shutting_down)
     res.requested_time = j->req.t;
     if (shutting_down || job_cancelled(j))
         goto cancelled;
-    if (!(v = get_video(j->d, j->path, &err))) {
+    if (!(v = job_video(j, &err))) {
+        if (err == TABLE_PARKED)
+            return;                   /* runs again once the video is loaded */
+        if (err == -ECANCELED || err == -ESHUTDOWN)
+            goto cancelled;
         snprintf(res.error, sizeof(res.error), "cannot open: %s", strerror(-err));
         goto done;
     }
@@ -339,7 +290,7 @@ static void run_frame(void *arg, int shutting_down)
     }
     t = video_ticks(v, j->req.t);
     res.requested_time = video_seconds(v, t);
-    f = select_frame(v->frames, v->n_frames, t, tol_ticks(v, j->req.before),
+    f = select_frame(v->index.frames, v->index.n_frames, t, tol_ticks(v, j->req.before),
                      tol_ticks(v, j->req.after));
     if (f == SELECT_NONE) {
         snprintf(res.error, sizeof(res.error),
@@ -348,7 +299,7 @@ static void run_frame(void *arg, int shutting_down)
         goto done;
     }
     snprintf(j->key, sizeof(j->key), "%sf=%lld:png", v->key_prefix,
-             (long long)v->frames[f].pts);
+             (long long)v->index.frames[f].pts);
     switch (lru_get(j->d->cache, j->key, &b, job_cancelled, j)) {
     case LRU_HIT:
         break;
@@ -382,12 +333,13 @@ done:
     job_free(j);
 }
 
-int decoder_submit_frame(struct decoder *d, const char *path, const struct frame_request *req,
-                         const atomic_int *cancel, frame_done_fn done, void *arg)
+int decoder_submit_frame(struct decoder *d, int fd, const char *path,
+                         const struct frame_request *req, const atomic_int *cancel,
+                         frame_done_fn done, void *arg)
 {
     struct job proto = {.frame_done = done, .req = *req};
 
-    return submit(d, path, cancel, arg, &proto, run_frame);
+    return submit(d, fd, path, cancel, arg, &proto, run_frame);
 }
 
 /* ---- info jobs --------------------------------------------------------- */
@@ -399,31 +351,42 @@ static void run_info(void *arg, int shutting_down)
     struct video *v = NULL;
     int err = 0;
 
-    if (shutting_down || (j->cancel && atomic_load(j->cancel)))
+    if (shutting_down || job_cancelled(j))
         snprintf(info.error, sizeof(info.error), "cancelled");
-    else if (!(v = get_video(j->d, j->path, &err)))
-        snprintf(info.error, sizeof(info.error), "cannot open: %s", strerror(-err));
-    else
+    else if ((v = job_video(j, &err)))
         info = v->info;
+    else if (err == TABLE_PARKED)
+        return;                       /* runs again once the video is loaded */
+    else if (err == -ECANCELED || err == -ESHUTDOWN)
+        snprintf(info.error, sizeof(info.error), "cancelled");
+    else
+        snprintf(info.error, sizeof(info.error), "cannot open: %s", strerror(-err));
     video_unref(v);
     j->info_done(j->arg, &info);
     job_free(j);
 }
 
-int decoder_submit_info(struct decoder *d, const char *path, const atomic_int *cancel,
-                        info_done_fn done, void *arg)
+int decoder_submit_info(struct decoder *d, int fd, const char *path,
+                        const atomic_int *cancel, info_done_fn done, void *arg)
 {
     struct job proto = {.info_done = done};
 
-    return submit(d, path, cancel, arg, &proto, run_info);
+    return submit(d, fd, path, cancel, arg, &proto, run_info);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-struct decoder *decoder_new(const struct decoder_config *cfg)
+/* Each worker's first act: the seccomp filter (sandbox.h). */
+static int enter_sandbox(char *err, size_t errlen)
+{
+    return sandbox_enter(err, errlen);
+}
+
+struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t errlen)
 {
     struct decoder *d = calloc(1, sizeof(*d));
 
+    snprintf(err, errlen, "out of memory");
     if (!d)
         return NULL;
     d->cfg = *cfg;
@@ -432,9 +395,10 @@ struct decoder *decoder_new(const struct decoder_config *cfg)
      * so a worker can always find its last position, and no more. */
     d->max_idle = cfg->workers;
     pthread_mutex_init(&d->lock, NULL);
-    pthread_cond_init(&d->loaded, NULL);
     avlog_install();
-    if (!(d->cache = lru_new(cfg->cache_bytes)) || !(d->pool = pool_new(cfg->workers))) {
+    if (!(d->cache = lru_new(cfg->cache_bytes)) ||
+        !(d->videos = table_new(evict_video, d)) ||
+        !(d->pool = pool_new(cfg->workers, cfg->sandbox ? enter_sandbox : NULL, err, errlen))) {
         decoder_free(d);
         return NULL;
     }
@@ -446,10 +410,11 @@ void decoder_free(struct decoder *d)
     if (!d)
         return;
     atomic_store(&d->stopping, 1);  /* running decodes stop at a packet */
+    if (d->videos)
+        table_stop(d->videos);     /* and loads */
     pool_free(d->pool);            /* runs what is queued as cancelled, joins */
-    for (int i = 0; i < MAX_VIDEOS; i++)
-        if (d->slots[i].path)
-            clear_slot(d, &d->slots[i]);
+    if (d->videos)
+        table_free(d->videos);
     while (d->idle) {
         struct dec_ctx *c = d->idle;
 
@@ -458,6 +423,5 @@ void decoder_free(struct decoder *d)
     }
     lru_free(d->cache);
     pthread_mutex_destroy(&d->lock);
-    pthread_cond_destroy(&d->loaded);
     free(d);
 }

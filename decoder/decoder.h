@@ -7,7 +7,8 @@
  *   struct decoder owns the worker threads, the open videos (their indexes and
  *   idle decoder contexts) and the frame cache.  decoder_free() stops the
  *   workers (queued jobs complete with FRAME_CANCELLED) and frees everything.
- *   Strings and requests passed to decoder_submit_*() are copied.
+ *   Strings and requests passed to decoder_submit_*() are copied; the fd
+ *   becomes the decoder's.  The decoder opens nothing by name.
  *   A done callback runs on a worker thread exactly once per accepted job;
  *   it receives one reference to res->image (NULL unless succeeded) and must
  *   blob_unref() it or keep it.  The result struct itself lives only for the
@@ -21,7 +22,19 @@
  *
  * Blocking
  *   decoder_submit_*() never blocks on decoding (it only queues); decoder_new()
- *   and decoder_free() may block briefly (thread start/join).
+ *   and decoder_free() may block briefly (thread start/join).  A job waiting
+ *   for another job's index is parked and holds no worker (table.h).
+ *
+ * Sandbox
+ *   Worker threads, and the codec threads they start, run under a seccomp
+ *   filter that refuses opening files, sockets, exec and more (sandbox.h).
+ *
+ * Errors (the one convention inside decoder/)
+ *   Functions that can fail return 0 (or a count) on success and a negative
+ *   AVERROR on failure (AVERROR(e) is -e, so errno values are the same
+ *   convention), and fill a caller's `char *err, size_t errlen` with a
+ *   readable reason, in FFmpeg's own words where it gave any (avlog.h).
+ *   Constructors return NULL only when memory runs out.
  */
 #ifndef FRAMEFS_DECODER_H
 #define FRAMEFS_DECODER_H
@@ -73,22 +86,34 @@ struct decoder_config {
     int workers;             /* worker threads, >= 1 */
     int decode_threads;      /* threads per decoder context, >= 1 */
     int png_level;           /* zlib level 0..9 */
+    int sandbox;             /* workers run under the seccomp filter (sandbox.h) */
 };
 
 typedef void (*frame_done_fn)(void *arg, struct frame_result *res);
 typedef void (*info_done_fn)(void *arg, const struct video_info *info);
 
-struct decoder *decoder_new(const struct decoder_config *cfg);
+/* Start the workers (each enters the sandbox first when cfg->sandbox).  NULL
+ * with err filled when they cannot start. */
+struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t errlen);
 void decoder_free(struct decoder *d);
 
-/* Queue the production of one frame.  0, or -ENOMEM / -ESHUTDOWN when the
- * job was not accepted (then the callback never runs). */
-int decoder_submit_frame(struct decoder *d, const char *path,
+/*
+ * Queue the production of one frame of the video open as `fd`: a regular file
+ * opened read-only by the caller, after it checked where the file lies.  The
+ * decoder never opens anything by name: fstat(fd) is the version served and
+ * every read goes through this fd.  `path` names the video (a version of the
+ * same path replaces the previous one) and its extension guides probing.
+ * The decoder owns fd from the call on, whatever it returns.  0, or
+ * -ENOMEM / -ESHUTDOWN when the job was not accepted (then the callback
+ * never runs).
+ */
+int decoder_submit_frame(struct decoder *d, int fd, const char *path,
                          const struct frame_request *req,
                          const atomic_int *cancel, frame_done_fn done, void *arg);
 
-/* Queue a probe of a video's metadata (opens the file, decodes nothing). */
-int decoder_submit_info(struct decoder *d, const char *path,
+/* Queue a probe of a video's metadata (indexes it, decodes nothing); fd and
+ * path as above. */
+int decoder_submit_info(struct decoder *d, int fd, const char *path,
                         const atomic_int *cancel, info_done_fn done, void *arg);
 
 /* Default list of video file name extensions, comma-separated. */

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "pool.h"
@@ -15,6 +16,10 @@ struct pool {
     pthread_cond_t wake;
     struct job *head, *tail;
     int stopping;
+    pool_init_fn init;
+    int n_started, init_failed;   /* threads that ran init; how many failed */
+    char init_error[256];
+    pthread_cond_t started;
     int n_threads;
     pthread_t threads[];
 };
@@ -22,8 +27,22 @@ struct pool {
 static void *worker_main(void *arg)
 {
     struct pool *p = arg;
+    char err[256] = "";
+    int ret;
 
+    pthread_setname_np(pthread_self(), "framefs-worker");
+    ret = p->init ? p->init(err, sizeof(err)) : 0;
     pthread_mutex_lock(&p->lock);
+    p->n_started++;
+    if (ret < 0) {
+        p->init_failed++;
+        snprintf(p->init_error, sizeof(p->init_error), "%s", err);
+    }
+    pthread_cond_broadcast(&p->started);
+    if (ret < 0) {                   /* runs no job: pool_new() fails */
+        pthread_mutex_unlock(&p->lock);
+        return NULL;
+    }
     for (;;) {
         struct job *j;
         int stopping;
@@ -45,18 +64,30 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-struct pool *pool_new(int workers)
+struct pool *pool_new(int workers, pool_init_fn init, char *err, size_t errlen)
 {
     struct pool *p = calloc(1, sizeof(*p) + (size_t)workers * sizeof(pthread_t));
+    int failed;
 
-    if (!p)
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
+    }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->started, NULL);
+    p->init = init;
     for (; p->n_threads < workers; p->n_threads++)
         if (pthread_create(&p->threads[p->n_threads], NULL, worker_main, p) != 0)
             break;
-    if (p->n_threads == 0) {
+    /* Every worker has run init before any job is accepted. */
+    pthread_mutex_lock(&p->lock);
+    while (p->n_started < p->n_threads)
+        pthread_cond_wait(&p->started, &p->lock);
+    failed = p->init_failed;
+    pthread_mutex_unlock(&p->lock);
+    if (p->n_threads == 0 || failed) {
+        snprintf(err, errlen, "%s", failed ? p->init_error : "cannot start threads");
         pool_free(p);
         return NULL;
     }
@@ -98,5 +129,6 @@ void pool_free(struct pool *p)
         pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->started);
     free(p);
 }

@@ -8,11 +8,18 @@
 #ifndef FRAMEFS_POOL_H
 #define FRAMEFS_POOL_H
 
+#include <stddef.h>
+
 struct pool;
 
 typedef void (*pool_fn)(void *arg, int shutting_down);
+/* Run by each worker thread before it takes any job (the sandbox); 0, or a
+ * negative errno with err filled. */
+typedef int (*pool_init_fn)(char *err, size_t errlen);
 
-struct pool *pool_new(int workers);
+/* Start `workers` threads named "framefs-worker", each running init first.
+ * NULL with err filled when a thread cannot start or its init fails. */
+struct pool *pool_new(int workers, pool_init_fn init, char *err, size_t errlen);
 /* 0, or -ENOMEM / -ESHUTDOWN (the job will not run). */
 int pool_submit(struct pool *p, pool_fn fn, void *arg);
 void pool_free(struct pool *p);

@@ -10,6 +10,7 @@
 
 #include "avlog.h"
 #include "convert.h"
+#include "fdio.h"
 #include "seek.h"
 
 #define MAX_SEEK_RETRIES 4
@@ -39,6 +40,7 @@ static int reopen_codec(struct dec_ctx *c)
      * frames, which two threads do in ~60% of the time (scripts/bench);
      * the count is fixed, so memory per worker stays fixed too. */
     c->codec->thread_count = c->threads;
+    c->codec->max_pixels = FDIO_MAX_PIXELS;
     return avcodec_open2(c->codec, codec, NULL);
 }
 
@@ -51,8 +53,11 @@ int dec_ctx_open(struct video *v, int threads, struct dec_ctx **out, char *err, 
     if (!c)
         goto fail;
     c->video = video_ref(v);
-    if ((ret = avformat_open_input(&c->fmt, v->path, NULL, NULL)) < 0 ||
-        (ret = avformat_find_stream_info(c->fmt, NULL)) < 0)
+    if ((ret = fdio_open_input(v->fd, v->id.size, v->name, &c->fmt, err, errlen)) < 0) {
+        dec_ctx_close(c);
+        return ret;
+    }
+    if ((ret = fdio_find_stream_info(c->fmt)) < 0)
         goto fail;
     ret = AVERROR_INVALIDDATA;
     if (v->stream >= (int)c->fmt->nb_streams)
@@ -85,31 +90,29 @@ void dec_ctx_close(struct dec_ctx *c)
     av_frame_free(&c->out);
     av_packet_free(&c->pkt);
     avcodec_free_context(&c->codec);
-    avformat_close_input(&c->fmt);
+    fdio_close_input(&c->fmt);
     video_unref(c->video);
     free(c);
 }
 
-int dec_ctx_can_continue(const struct dec_ctx *c, size_t f)
+/* Where decoding for frame f starts: its GOP's keyframe, or the very start
+ * for streams whose frames are timed only by counting them (no seeking). */
+static size_t start_packet_for(const struct video *v, size_t f)
 {
-    size_t key = video_seek_packet(c->video, f);
-
-    return c->positioned && c->last_pts < c->video->frames[f].pts &&
-           key >= c->start_packet && key <= c->next_packet;
+    return v->synthetic_pts ? 0 : index_seek_packet(&v->index, f);
 }
 
-/* The previous keyframe before packet k in decode order (0 if none). */
-static size_t earlier_key(const struct video *v, size_t k)
+int dec_ctx_can_continue(const struct dec_ctx *c, size_t f)
 {
-    while (k-- > 0)
-        if (v->packets[k].key)
-            return k;
-    return 0;
+    size_t key = start_packet_for(c->video, f);
+
+    return c->positioned && c->last_pts < c->video->index.frames[f].pts &&
+           key >= c->start_packet && key <= c->next_packet;
 }
 
 static int seek_to(struct dec_ctx *c, size_t key)
 {
-    const struct index_packet *p = &c->video->packets[key];
+    const struct index_packet *p = &c->video->index.packets[key];
     /* By the keyframe's pts: MP4 and Matroska match seeks against pts, and
      * a keyframe's dts (earlier, with B-frames) lands a whole GOP early.  A
      * demuxer that lands late instead is caught by position_at(). */
@@ -164,6 +167,7 @@ static int position_at(struct dec_ctx *c, size_t key)
         avcodec_flush_buffers(c->codec);
     c->positioned = 0;
     c->have_pending = 0;
+    c->last_pts = INT64_MIN;
     av_packet_unref(c->pkt);
     for (int attempt = 0; attempt <= MAX_SEEK_RETRIES + 1; attempt++) {
         size_t at;
@@ -174,7 +178,7 @@ static int position_at(struct dec_ctx *c, size_t key)
         if (ret < 0 && key == 0)
             return ret;
         if (ret >= 0) {
-            at = video_find_packet(v, c->pkt->dts, c->pkt->pos);
+            at = index_find_packet(&v->index, c->pkt->dts, c->pkt->pos);
             if (at != SIZE_MAX && at <= key) {
                 c->have_pending = 1;
                 c->start_packet = at;
@@ -192,7 +196,7 @@ static int position_at(struct dec_ctx *c, size_t key)
             }
             av_packet_unref(c->pkt);
         }
-        key = attempt >= MAX_SEEK_RETRIES ? 0 : earlier_key(v, key);
+        key = attempt >= MAX_SEEK_RETRIES ? 0 : index_earlier_key(&v->index, key);
     }
     return AVERROR(ESPIPE);
 }
@@ -250,6 +254,11 @@ static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), 
         while ((ret = avcodec_receive_frame(c->codec, c->frame)) >= 0) {
             int64_t pts = dec_frame_pts(c->frame);
 
+            if (pts == AV_NOPTS_VALUE && c->video->synthetic_pts)
+                /* Named as the decode to index named it (load.c): one
+                 * frame after the previous, the first at the start. */
+                pts = c->frame->pts = c->last_pts == INT64_MIN ? c->video->start_pts :
+                      index_sat_add(c->last_pts, c->video->default_dur);
             if (pts == AV_NOPTS_VALUE) {
                 av_frame_unref(c->frame);
                 continue;
@@ -307,8 +316,8 @@ static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), 
 int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
                 AVFrame **out, char *err, size_t errlen)
 {
-    int64_t target = c->video->frames[f].pts;
-    size_t key = video_seek_packet(c->video, f);
+    int64_t target = c->video->index.frames[f].pts;
+    size_t key = start_packet_for(c->video, f);
     int continuing = dec_ctx_can_continue(c, f), missing = 0, ret;
 
     avlog_clear();
@@ -326,7 +335,7 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
              * an earlier GOP gives.  Try from further back, a little. */
             c->positioned = 0;
             continuing = 0;
-            key = earlier_key(c->video, key);
+            key = index_earlier_key(&c->video->index, key);
             continue;
         }
         if (ret != OVERSHOT || (!continuing && key == 0))
@@ -339,7 +348,7 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
          * first frame the stream can give is the answer.
          */
         c->positioned = 0;
-        key = continuing ? key : attempt >= MAX_SEEK_RETRIES ? 0 : earlier_key(c->video, key);
+        key = continuing ? key : attempt >= MAX_SEEK_RETRIES ? 0 : index_earlier_key(&c->video->index, key);
         continuing = 0;
     }
     if (ret < 0)
@@ -351,13 +360,15 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
 
 int dec_ctx_decode_all(struct dec_ctx *c,
                        void (*on_frame)(void *arg, const AVFrame *f, size_t last_packet),
-                       void *arg)
+                       void *arg, int (*stop)(void *), void *stop_arg)
 {
     int eof = 0, ret;
 
     if ((ret = position_at(c, 0)) < 0)
         return ret;
     for (;;) {
+        if (stop && stop(stop_arg))
+            return AVERROR_EXIT;
         while ((ret = avcodec_receive_frame(c->codec, c->frame)) >= 0) {
             on_frame(arg, c->frame, c->next_packet ? c->next_packet - 1 : 0);
             av_frame_unref(c->frame);

@@ -66,10 +66,11 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
                 AVFrame **out, char *err, size_t errlen);
 
 /* Decode the whole stream from the start, calling on_frame for every frame
- * with the decode-order position of the last packet fed before it came out.
- * For indexing streams whose packets lack timestamps.  0 or AVERROR. */
+ * with the decode-order position of the last packet fed before it came out;
+ * stop(stop_arg) is polled between packets (then AVERROR_EXIT).  For
+ * indexing streams whose packets lack timestamps.  0 or AVERROR. */
 int dec_ctx_decode_all(struct dec_ctx *c,
                        void (*on_frame)(void *arg, const AVFrame *f, size_t last_packet),
-                       void *arg);
+                       void *arg, int (*stop)(void *), void *stop_arg);
 
 #endif

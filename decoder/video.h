@@ -1,10 +1,11 @@
 /*
  * decoder/video — one source video: identity, metadata and frame index.
  *
- * A struct video is created by video_open() from a path, fully loaded (probed
- * and indexed by one packet scan, nothing decoded) and immutable afterwards,
- * so any thread may read it without a lock.  It is refcounted: the video
- * table holds one reference, every decoder context and running job another.
+ * A struct video is created by video_open() from an fd (probed and indexed by
+ * one packet scan, nothing decoded), finished by video_finish() and
+ * immutable afterwards, so any thread may read it without a lock.  It is
+ * refcounted: the video table holds one reference, every decoder context and
+ * running job another.
  * Opening never leaves a half-built video: on failure `ok` is 0 and `error`
  * says why, and the video is still returned (so the failure is cached too).
  */
@@ -18,7 +19,7 @@
 #include <libavutil/rational.h>
 
 #include "decoder.h"
-#include "select.h"
+#include "index.h"
 
 /* What identifies one version of a source file. */
 struct video_id {
@@ -28,56 +29,53 @@ struct video_id {
     int64_t mtime_ns;
 };
 
-/* One packet of the video stream, in decode (file) order. */
-struct index_packet {
-    int64_t pts, dts, pos;
-    int key;
-};
-
 struct video {
     atomic_int refs;
-    char *path;
+    int fd;                       /* this version, opened by the checking thread */
+    char *name;                   /* the file's name, for probing (never opened) */
     struct video_id id;
     char key_prefix[96];          /* cache keys of this version start with it */
 
-    int ok;
-    char error[256];
+    int ok;                       /* loaded and indexed, frames can be served */
+    int stopped;                  /* loading was stopped: not a result to keep */
+    char error[256];              /* why not ok ("" while loading goes well) */
 
     int stream;                   /* index of the video stream in the file */
-    AVRational time_base;
+    AVRational time_base;         /* both > 0 */
     int64_t start_pts;            /* container start time, in time_base ticks */
+    int64_t default_dur;          /* one frame at the average rate, ticks (>= 1) */
     int seek_by_bytes;            /* MPEG-TS/PS: seek by position, not time */
+    int index_by_decoding;        /* packets lack pts: decode to index (load.c) */
+    int synthetic_pts;            /* some frames timed by counting: never seek */
     int rotation[3];              /* transpose, reverse x, reverse y (convert.h) */
     struct video_info info;
-
-    /* Frames in presentation order (the selection rule's input) and, for
-     * each, the position of its packet in decode order. */
-    struct select_frame *frames;
-    size_t *frame_packet;
-    size_t n_frames;
-    struct index_packet *packets; /* decode order */
-    size_t n_packets;
+    struct index index;
 };
 
-/* Stat `path` into *id.  0 or -errno. */
-int video_stat(const char *path, struct video_id *id);
+/* The version an fd is: fstat into *id.  0, -errno, or -EINVAL when it is
+ * not a regular file. */
+int video_fstat(int fd, struct video_id *id);
 
-/* Open, probe and index.  NULL only on ENOMEM. */
-struct video *video_open(const char *path, const struct video_id *id);
+/*
+ * Probe the version `fd` is (*id, from video_fstat()) and scan its packets
+ * into v->index, checking stop(arg) at every packet (then v->stopped).  No
+ * decoding.  Takes ownership of fd, which closes with the last reference.
+ * NULL only on ENOMEM (fd closed).  The video is not usable before
+ * video_finish(); load.c runs both (and decodes to index in between when
+ * v->index_by_decoding).
+ */
+struct video *video_open(int fd, const char *name, const struct video_id *id,
+                         int (*stop)(void *), void *arg);
+/* Finish the index and set ok, info and error.  After this the video is
+ * immutable. */
+void video_finish(struct video *v);
 struct video *video_ref(struct video *v);
 void video_unref(struct video *v);
 
-/* Seconds from the start of the file <-> stream ticks (rounded to nearest). */
+/* Seconds from the start of the file -> stream ticks (rounded to nearest,
+ * saturating), a span of seconds -> ticks, and ticks -> seconds. */
 int64_t video_ticks(const struct video *v, double seconds);
+int64_t video_span_ticks(const struct video *v, double seconds);
 double video_seconds(const struct video *v, int64_t pts);
-
-/* Position in decode order of the keyframe to start decoding at to reach
- * frame `f` (a keyframe at or before it in decode order whose pts is at or
- * before the frame's pts). */
-size_t video_seek_packet(const struct video *v, size_t f);
-
-/* Position in decode order of the packet with this dts (and pos, when known),
- * or SIZE_MAX. */
-size_t video_find_packet(const struct video *v, int64_t dts, int64_t pos);
 
 #endif

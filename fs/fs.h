@@ -49,9 +49,14 @@ int source_stat(const struct fs *fs, const char *rel, struct stat *st);
 /* Absolute path with every symlink resolved, or NULL when it leads outside
  * SOURCE_DIR (or does not exist, or ENOMEM).  Free it. */
 char *source_resolve(const struct fs *fs, const char *rel);
-/* openat() a relative path, refusing (-ENOENT) what turns out to lie outside
- * SOURCE_DIR once opened.  An fd or -errno. */
+/* Open a relative path with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+ * from the root fd, O_NONBLOCK | O_CLOEXEC added: symlinks that stay inside
+ * SOURCE_DIR work, none can lead out (-ENOENT), and a FIFO never blocks.  An
+ * fd or -errno. */
 int source_open(const struct fs *fs, const char *rel, int flags);
+/* A video's one fd for the decoder: source_open() read-only, and a regular
+ * file (else -ENOENT). */
+int source_open_video(const struct fs *fs, const char *rel);
 /* Is this file name one of the video extensions? */
 int source_is_video(const struct fs *fs, const char *name);
 /* The node kind a source entry appears as, or -1 when it is hidden. */

@@ -21,7 +21,7 @@
 struct options {
     const char *source;
     char *cache_size, *workers, *tol, *list_interval, *png_level, *video_ext;
-    int help, version;
+    int help, version, no_sandbox;
 };
 
 #define OPT(t, field) {t, offsetof(struct options, field), 0}
@@ -32,6 +32,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("list_interval=%s", list_interval),
     OPT("png_level=%s", png_level),
     OPT("video_ext=%s", video_ext),
+    {"no_sandbox", offsetof(struct options, no_sandbox), 1},
     {"-h", offsetof(struct options, help), 1},
     {"--help", offsetof(struct options, help), 1},
     {"-V", offsetof(struct options, version), 1},
@@ -53,7 +54,9 @@ static void usage(const char *prog)
            "    tol=SECONDS          tolerance when a name gives none (default 0)\n"
            "    list_interval=SECS   spacing of listed frames, 0 lists none (default 1)\n"
            "    png_level=0..9       zlib level of the PNGs (default %d)\n"
-           "    video_ext=mp4,mkv,.. extensions shown as video directories\n\n",
+           "    video_ext=mp4,mkv,.. extensions shown as video directories\n"
+           "    no_sandbox           decoder threads without their seccomp filter\n"
+           "                         (debugging under valgrind only)\n\n",
            prog, DEFAULT_PNG_LEVEL);
     fuse_cmdline_help();
     fuse_lowlevel_help();
@@ -179,6 +182,7 @@ static int apply_options(const struct options *o, struct fs *fs, struct decoder_
     dc->workers = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 2;
     dc->png_level = DEFAULT_PNG_LEVEL;
     dc->decode_threads = cpus > 1 ? (int)(cpus < 4 ? cpus : 4) : 1;
+    dc->sandbox = !o->no_sandbox;
     fs->default_tol = 0;
     fs->list_interval = 1;
     fs->timeout = 1.0;
@@ -265,7 +269,7 @@ int main(int argc, char *argv[])
     struct fuse_session *se = NULL;
     struct fuse_loop_config *loop = NULL;
     struct fs fs = {.rootfd = -1};
-    char *owned[MAX_OWNED];
+    char *owned[MAX_OWNED], err[256];
     int n_owned = 0, ret = 1;
 
     for (int i = 1; i < args.argc && n_owned < MAX_OWNED; i++) {
@@ -328,8 +332,8 @@ int main(int argc, char *argv[])
     fs.inval = inval_start(se);
     fs.watch = watch_start(fs.inval);
     watch_dir(fs.watch, fs.root, FUSE_ROOT_ID);
-    if (!(fs.dec = decoder_new(&dc))) {
-        fprintf(stderr, "framefs: cannot start %d workers\n", dc.workers);
+    if (!(fs.dec = decoder_new(&dc, err, sizeof(err)))) {
+        fprintf(stderr, "framefs: cannot start %d workers: %s\n", dc.workers, err);
         goto out_unmount;
     }
     if (cl.singlethread) {

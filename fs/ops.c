@@ -365,16 +365,15 @@ static void info_done(void *arg, const struct video_info *info)
 /* Register for interrupts, then queue; on failure reply at once. */
 static void submit(struct pending *p, const struct frame_request *fr)
 {
-    /* The decoder opens the resolved path, checked to lie inside SOURCE_DIR. */
-    char *abs = source_resolve(p->fs, p->node->path);
-    int ret = -ENOENT;
+    /* The decoder reads only this fd, opened here where it is checked: it
+     * never opens anything by name (and its threads cannot). */
+    int fd = source_open_video(p->fs, p->node->path), ret = fd;
 
     fuse_req_interrupt_func(p->req, on_interrupt, p);
-    if (abs && fr)
-        ret = decoder_submit_frame(p->fs->dec, abs, fr, &p->cancel, frame_done, p);
-    else if (abs)
-        ret = decoder_submit_info(p->fs->dec, abs, &p->cancel, info_done, p);
-    free(abs);
+    if (fd >= 0 && fr)
+        ret = decoder_submit_frame(p->fs->dec, fd, p->node->path, fr, &p->cancel, frame_done, p);
+    else if (fd >= 0)
+        ret = decoder_submit_info(p->fs->dec, fd, p->node->path, &p->cancel, info_done, p);
     if (ret < 0) {
         pending_finish(p);
         fuse_reply_err(p->req, -ret);

@@ -5,11 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "fs.h"
 
@@ -81,21 +85,72 @@ char *source_resolve(const struct fs *fs, const char *rel)
     return real;
 }
 
-int source_open(const struct fs *fs, const char *rel, int flags)
+static int openat2_beneath(int dirfd, const char *rel, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_NONBLOCK | O_CLOEXEC),
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    int fd;
+
+    do
+        fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Kernels before 5.6 have no openat2: open, then check what was opened
+ * through /proc (a component may have been swapped for a link outside). */
+static int open_checked(const struct fs *fs, const char *rel, int flags)
 {
     char link[64], real[PATH_MAX];
     ssize_t len;
-    int fd = openat(fs->rootfd, rel, flags | O_CLOEXEC);
+    int fd = openat(fs->rootfd, rel, flags | O_NONBLOCK | O_CLOEXEC);
 
     if (fd < 0)
         return -errno;
-    /* Check what was opened, not what the name meant a moment ago: a
-     * component may have been swapped for a link that leads outside. */
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
     len = readlink(link, real, sizeof(real) - 1);
     if (len < 0 || (real[len] = 0, !inside_root(fs, real))) {
         close(fd);
         return -ENOENT;
+    }
+    return fd;
+}
+
+int source_open(const struct fs *fs, const char *rel, int flags)
+{
+    char *real;
+    int fd = openat2_beneath(fs->rootfd, rel, flags);
+
+    if (fd == -ENOSYS)
+        return open_checked(fs, rel, flags);
+    if (fd != -EXDEV)
+        return fd == -ELOOP ? -ENOENT : fd;
+    /* An absolute symlink (or one climbing above the root) on the way: it
+     * may still lead inside.  Resolve it, then open the result beneath the
+     * root, so a link swapped meanwhile still cannot lead out. */
+    if (!(real = source_resolve(fs, rel)))
+        return -ENOENT;
+    if (strcmp(real, fs->root) == 0)
+        fd = openat2_beneath(fs->rootfd, ".", flags);
+    else
+        fd = openat2_beneath(fs->rootfd, real + strlen(fs->root) + (strcmp(fs->root, "/") != 0),
+                             flags);
+    free(real);
+    return fd == -EXDEV || fd == -ELOOP ? -ENOENT : fd;
+}
+
+int source_open_video(const struct fs *fs, const char *rel)
+{
+    struct stat st;
+    int fd = source_open(fs, rel, O_RDONLY);
+
+    if (fd < 0)
+        return fd;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -ENOENT;       /* a FIFO or device swapped in: never read */
     }
     return fd;
 }

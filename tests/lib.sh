@@ -484,6 +484,18 @@ proc_cpu_ticks() {
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null
 }
 
+# cpu_over PID SECONDS: CPU seconds (decimals) PID uses during the next SECONDS.
+cpu_over() {
+    local a b
+    a=$(proc_cpu_ticks "$1")
+    sleep "$2"
+    b=$(proc_cpu_ticks "$1")
+    awk -v a="$a" -v b="$b" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }'
+}
+
+# lt A B: A < B, as decimals.
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
 # proc_kb PID FIELD: a "FIELD: N kB" value of /proc/PID/status (VmHWM, VmRSS).
 proc_kb() {
     awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null

@@ -20,7 +20,8 @@
 # the frame is decodable on its own: its packet is flagged key by the demuxer
 # (packet_key: 1, 0, or NA when no packet has the frame's pts) and the decoder
 # flags the frame key too (frame_key, ffprobe's key_frame).  The header line with "start_ticks=" also gives out_pix_fmt, width and
-# height (as displayed), frames, end_ticks (last pts + its duration),
+# height (as displayed), frames, end_ticks (last pts + its duration; a last
+# duration missing or under half the median frame interval is the median),
 # end_time (relative, 6 decimals), monotonic (1 when pts strictly increase),
 # codec and avg_frame_rate.
 #
@@ -28,7 +29,7 @@
 # on the number of frames, or the file is not a video.
 set -euo pipefail
 
-ORACLE_VERSION=2
+ORACLE_VERSION=3
 if [ $# -ne 1 ]; then
     echo "usage: [ORACLE_CACHE=DIR] $0 VIDEO" >&2
     exit 2
@@ -137,6 +138,23 @@ END {
         if (pts[i] == "NA") { nopts = 1; mono = 0; continue }
         if (i > 1 && pts[i - 1] != "NA" && pts[i] + 0 <= pts[i - 1] + 0) mono = 0
     }
+    # The last frame lasts its packet duration, unless that is missing or
+    # shorter than half the median interval between frames (a muxer
+    # placeholder, FLV 1 ms): then the median (the upper one of an even count).
+    last_dur = (dur[nf] == "") ? 0 : dur[nf] + 0
+    m = 0; nd = 0
+    for (i = 1; i < nf; i++) {
+        if (pts[i] == "NA" || pts[i + 1] == "NA" || pts[i + 1] + 0 <= pts[i] + 0) continue
+        g = pts[i + 1] - pts[i]; m++
+        if (!(g in cnt)) { nd++; dv[nd] = g }
+        cnt[g]++
+    }
+    median = 0
+    if (m > 0) {
+        for (i = 2; i <= nd; i++) { v = dv[i]; for (j = i - 1; j >= 1 && dv[j] > v; j--) dv[j + 1] = dv[j]; dv[j + 1] = v }
+        want = int(m / 2); seen = 0
+        for (i = 1; i <= nd; i++) { seen += cnt[dv[i]]; if (seen > want) { median = dv[i]; break } }
+    }
     for (i = 1; i <= nf; i++) {
         if (dur[i] == "" || dur[i] + 0 <= 0) {
             guessed = 1
@@ -145,6 +163,7 @@ END {
             else dur[i] = 0
         }
     }
+    if (median > 0 && (last_dur <= 0 || last_dur < median / 2)) dur[nf] = median
     end_ticks = (pts[nf] == "NA") ? "NA" : pts[nf] + dur[nf]
     end_time = (end_ticks == "NA") ? "NA" : fmt6(end_ticks * num / den - start)
     printf "# oracle file=%s codec=%s pix_fmt=%s avg_frame_rate=%s\n", name, codec, pix_fmt, afr

@@ -26,7 +26,6 @@
 require_framefs
 
 MAX_CPU=${CANCEL_MAX_CPU:-0.15}
-HZ=$(getconf CLK_TCK)
 SRC=$WORK/src
 MNT=$WORK/mnt
 
@@ -54,17 +53,6 @@ read -r LAST3 LAST3_MD5 <<<"$(frame_line $((nframes - 20)))"
 read -r SMALL_T SMALL_MD5 <<<"$(awk '!/^#/ && $1 == 30 { print $5, $7 }' "$small_oracle")"
 note "slow1080.mp4: $nframes frames, one keyframe; slow frames t=$LAST, t=$LAST2, t=$LAST3"
 
-# cpu_s PID: CPU seconds of PID so far (decimals).
-cpu_s() { awk -v t="$(proc_cpu_ticks "$1")" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
-# cpu_over PID SECONDS: CPU seconds PID uses during the next SECONDS.
-cpu_over() {
-    local a b
-    a=$(proc_cpu_ticks "$1")
-    sleep "$2"
-    b=$(proc_cpu_ticks "$1")
-    awk -v a="$a" -v b="$b" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }'
-}
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 # check_png FILE MD5 LABEL: FILE's pixels are MD5.
 check_png() {

@@ -10,7 +10,8 @@
 #  - kill -9: the mount point is dead ("Transport endpoint is not
 #    connected"); fusermount3 -u recovers it and a new framefs mounts there
 #    and serves the oracle's frame.
-#  - valgrind --leak-check=full on the normal build, a short session on a
+#  - valgrind --leak-check=full on the normal build (-o no_sandbox: valgrind
+#    cannot run seccomp filters), a short session on a
 #    tiny video: no "definitely lost" block with framefs code in its stack,
 #    no memory error in framefs code.  Skipped for sanitizer builds.
 . "$(dirname "$0")/../lib.sh"
@@ -197,7 +198,7 @@ exec valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcod
 EOF
     chmod +x "$WORK/vg-framefs"
     FRAMEFS=$WORK/vg-framefs
-    if OP_TIMEOUT=120 mount_framefs_wait 120 "$SRC" "$MNT" "workers=2"; then
+    if OP_TIMEOUT=120 mount_framefs_wait 120 "$SRC" "$MNT" "workers=2,no_sandbox"; then
         pid=$MOUNT_PID
         t0=$(now_ms)
         OP_TIMEOUT=120 exercise "valgrind"

@@ -1,0 +1,52 @@
+/*
+ * decoder/table — the open videos, one version per path, each loaded once.
+ *
+ * A request for a video that another request is loading does not wait on a
+ * thread: it is parked on the slot and resumed (its resume callback runs)
+ * when the load ends, so waiters for a big file's index hold no worker.  The
+ * load itself polls, at every packet, whether anybody still wants it: parked
+ * waiters whose request was cancelled are resumed at once (they then
+ * complete as cancelled), and when the loader's own request and every parked
+ * one are cancelled, or the table is stopping, the load stops and nothing is
+ * kept of it.
+ *
+ * Locking: the table's mutex protects the slots and the parked lists; it is
+ * never held while loading, nor while a callback runs.  Callbacks run on the
+ * loading thread.
+ */
+#ifndef FRAMEFS_TABLE_H
+#define FRAMEFS_TABLE_H
+
+#include "video.h"
+
+/* A request that may wait for a load; embedded in the caller's job. */
+struct table_waiter {
+    int (*cancelled)(struct table_waiter *w);
+    void (*resume)(struct table_waiter *w);   /* try table_get() again */
+    struct table_waiter *next;
+};
+
+/* Called (without the lock) for each video version the table lets go of:
+ * the caller drops what it keeps for it (cached frames, idle decoders). */
+typedef void (*table_evict_fn)(void *arg, struct video *v);
+
+struct table *table_new(table_evict_fn evict, void *arg);
+/* Let go of every video.  No load may be running. */
+void table_free(struct table *t);
+/* Loads stop at their next packet; table_get() then fails with -ESHUTDOWN. */
+void table_stop(struct table *t);
+
+#define TABLE_PARKED 1
+
+/*
+ * The loaded version `fd` is of `path`, in *out (one reference): 0.  Takes
+ * ownership of fd whatever the outcome but TABLE_PARKED.  Loads it on this
+ * thread when nobody has (a changed file replaces the old version).
+ * TABLE_PARKED: another request is loading it; w was parked, keeps fd, and
+ * w->resume will run.  Negative errno: fd is not a regular file (-EINVAL),
+ * the load was stopped (-ECANCELED, -ESHUTDOWN) or memory ran out.
+ */
+int table_get(struct table *t, const char *path, int fd, struct table_waiter *w,
+              struct video **out);
+
+#endif
