@@ -108,6 +108,45 @@ fuzz: $(FUZZ_DIR)/fuzz_name
 	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' fuzz.log; \
 	  echo "fuzz_name exit status $$status"; exit $$status
 
+# `make fuzz-media`: a libFuzzer target for the whole media path
+# (tests/fuzz/fuzz_media.c: memfd -> load -> select -> seek/decode -> convert
+# -> PNG), same sanitizers, one process, for FUZZ_MEDIA_SECONDS seconds.  The
+# seeds (build/fuzz/media-corpus) are made by tests/fuzz/media-seeds.sh when
+# missing; each run copies them into FUZZ_MEDIA_WORKDIR/corpus (with its log
+# and exit status), so runs with different work dirs never share files.
+# Crash/timeout/leak inputs go to FUZZ_MEDIA_ARTIFACTS (build/fuzz/media/).
+# FFmpeg itself is not instrumented: coverage counts framefs's code only.
+.PHONY: fuzz-media
+FUZZ_MEDIA_SECONDS   ?= 120
+FUZZ_MEDIA_WORKDIR   ?= $(FUZZ_DIR)/media/work
+FUZZ_MEDIA_ARTIFACTS ?= $(FUZZ_DIR)/media/
+FUZZ_MEDIA_SEEDS     := $(FUZZ_DIR)/media-corpus
+FUZZ_MEDIA_PKGS      := libavformat libavcodec libavutil libswscale libpng
+FUZZ_MEDIA_SRC       := tests/fuzz/fuzz_media.c cache/blob.c \
+                        $(addprefix decoder/,avlog.c convert.c encode_png.c fdio.c index.c \
+                                             load.c seek.c select.c video.c)
+
+$(FUZZ_DIR)/fuzz_media: $(FUZZ_MEDIA_SRC) $(wildcard decoder/*.h cache/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags $(FUZZ_MEDIA_PKGS)) -o $@ \
+	  $(FUZZ_MEDIA_SRC) $(shell pkg-config --libs $(FUZZ_MEDIA_PKGS)) -lm -pthread
+
+$(FUZZ_MEDIA_SEEDS):
+	tests/fuzz/media-seeds.sh $@
+
+fuzz-media: $(FUZZ_DIR)/fuzz_media | $(FUZZ_MEDIA_SEEDS)
+	@rm -rf $(FUZZ_MEDIA_WORKDIR)/corpus && mkdir -p $(FUZZ_MEDIA_WORKDIR)/corpus $(FUZZ_MEDIA_ARTIFACTS) && \
+	  cp $(FUZZ_MEDIA_SEEDS)/* $(FUZZ_MEDIA_WORKDIR)/corpus/
+	{ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(FUZZ_DIR)/fuzz_media -max_total_time=$(FUZZ_MEDIA_SECONDS) -max_len=1048576 \
+	  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ_MEDIA_ARTIFACTS) $(FUZZ_MEDIA_WORKDIR)/corpus 2>&1; \
+	  echo $$? > $(FUZZ_MEDIA_WORKDIR)/fuzz.rc; } | tee $(FUZZ_MEDIA_WORKDIR)/fuzz.log; \
+	  status=$$(cat $(FUZZ_MEDIA_WORKDIR)/fuzz.rc); \
+	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $(FUZZ_MEDIA_WORKDIR)/fuzz.log; \
+	  grep -E '^#[0-9]+.*(DONE|INITED)' $(FUZZ_MEDIA_WORKDIR)/fuzz.log | tail -2; \
+	  echo "fuzz_media exit status $$status"; exit $$status
+
 # ---------------------------------------------------------------------------
 # ThreadSanitizer: `make check-tsan` builds framefs, the unit tests and the
 # test tools with clang -fsanitize=thread into build/tsan and runs the suite
