@@ -2,7 +2,7 @@
 # test; `make run` mounts the built-in samples; `make check-asan` runs the
 # suite against an AddressSanitizer + UBSan build.
 
-PKGS     := fuse3 libavformat libavcodec libavutil libswscale libpng libseccomp
+PKGS     := fuse3 libavformat libavcodec libavutil libswscale libpng libseccomp libdeflate
 CC       ?= cc
 BUILD    ?= build
 SAN      ?=
@@ -121,7 +121,7 @@ FUZZ_MEDIA_SECONDS   ?= 120
 FUZZ_MEDIA_WORKDIR   ?= $(FUZZ_DIR)/media/work
 FUZZ_MEDIA_ARTIFACTS ?= $(FUZZ_DIR)/media/
 FUZZ_MEDIA_SEEDS     := $(FUZZ_DIR)/media-corpus
-FUZZ_MEDIA_PKGS      := libavformat libavcodec libavutil libswscale libpng
+FUZZ_MEDIA_PKGS      := libavformat libavcodec libavutil libswscale libpng libdeflate
 FUZZ_MEDIA_SRC       := tests/fuzz/fuzz_media.c cache/blob.c \
                         $(addprefix decoder/,avlog.c convert.c encode_png.c fdio.c index.c \
                                              load.c seek.c select.c video.c)
