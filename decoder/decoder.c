@@ -103,6 +103,7 @@ static struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f,
     pthread_mutex_unlock(&d->lock);
     if (!c && dec_ctx_open(v, d->cfg.decode_threads, &c, err, errlen) < 0)
         return NULL;
+    c->skip_nonref = !d->cfg.decode_all;
     return c;
 }
 

@@ -87,6 +87,8 @@ struct decoder_config {
     int decode_threads;      /* threads per decoder context, >= 1 */
     int png_level;           /* zlib level 0..9 */
     int sandbox;             /* workers run under the seccomp filter (sandbox.h) */
+    int decode_all;          /* decode unreferenced frames before a target too
+                              * (seek.h; for measuring what skipping saves) */
 };
 
 typedef void (*frame_done_fn)(void *arg, struct frame_result *res);

@@ -66,6 +66,7 @@ int dec_ctx_open(struct video *v, int threads, struct dec_ctx **out, char *err, 
         if ((int)i != v->stream)
             c->fmt->streams[i]->discard = AVDISCARD_ALL;
     c->threads = threads;
+    c->skip_before = INT64_MIN;
     ret = AVERROR(ENOMEM);
     if (!(c->pkt = av_packet_alloc()) || !(c->frame = av_frame_alloc()) ||
         !(c->cand = av_frame_alloc()) || !(c->out = av_frame_alloc()))
@@ -218,6 +219,10 @@ static int feed(struct dec_ctx *c, int *eof)
     }
     c->next_packet++;
     c->last_pos = c->pkt->pos;
+    /* Read per packet by the decoder (and by frame threads at submit). */
+    c->codec->skip_frame = c->pkt->pts != AV_NOPTS_VALUE && c->pkt->pts < c->skip_before &&
+                                   !(c->pkt->flags & AV_PKT_FLAG_KEY)
+                               ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
     ret = avcodec_send_packet(c->codec, c->pkt);
     av_packet_unref(c->pkt);
     c->used = 1;
@@ -242,12 +247,13 @@ static void keep(AVFrame *dst, AVFrame *src)
  * stream really lost it).  OVERSHOT: the first frame out was already past
  * target (c->out holds it).  Else a negative AVERROR.
  */
-static int decode_until(struct dec_ctx *c, int64_t target, int (*stop)(void *), void *arg,
-                        char *err, size_t errlen)
+static int decode_until(struct dec_ctx *c, int64_t target, int skip, int (*stop)(void *),
+                        void *arg, char *err, size_t errlen)
 {
     int eof = 0, bad = 0, ret;
 
     av_frame_unref(c->cand);
+    c->skip_before = skip ? target : INT64_MIN;
     for (;;) {
         if (stop && stop(arg))
             return AVERROR_EXIT;
@@ -319,6 +325,8 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
     int64_t target = c->video->index.frames[f].pts;
     size_t key = start_packet_for(c->video, f);
     int continuing = dec_ctx_can_continue(c, f), missing = 0, ret;
+    /* Frames timed by counting must all come out: never skip there. */
+    int skip = c->skip_nonref && !c->video->synthetic_pts;
 
     avlog_clear();
 
@@ -327,7 +335,15 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
             snprintf(err, errlen, "cannot seek: %s", av_err2str(ret));
             return ret;
         }
-        ret = decode_until(c, target, stop, arg, err, errlen);
+        ret = decode_until(c, target, skip, stop, arg, err, errlen);
+        if ((ret == PREVIOUS || ret == AVERROR_STREAM_NOT_FOUND) && skip) {
+            /* The target did not come out: whatever is shown instead must
+             * not depend on what was skipped.  Once more, decoding all. */
+            skip = 0;
+            c->positioned = 0;
+            continuing = 0;
+            continue;
+        }
         if ((ret == PREVIOUS || ret == AVERROR_STREAM_NOT_FOUND) && key > 0 &&
             missing++ < MAX_MISSING_BACKOFF) {
             /* The target did not come out: some decoders (H.264 with
@@ -364,6 +380,7 @@ int dec_ctx_decode_all(struct dec_ctx *c,
 {
     int eof = 0, ret;
 
+    c->skip_before = INT64_MIN;
     if ((ret = position_at(c, 0)) < 0)
         return ret;
     for (;;) {

@@ -27,6 +27,8 @@ struct dec_ctx {
     int have_pending;        /* pkt holds a packet read but not yet sent */
     int64_t last_pos;        /* byte position of the last packet fed */
     int threads;             /* decoding threads */
+    int skip_nonref;         /* may skip unreferenced frames before a target */
+    int64_t skip_before;     /* while decoding: skip those with pts below it */
     int used;                /* fed since opened: reopen the codec to seek */
 
     /* Position: valid while the decoder has been fed every packet from
@@ -57,7 +59,13 @@ void dec_ctx_close(struct dec_ctx *c);
 int dec_ctx_can_continue(const struct dec_ctx *c, size_t f);
 
 /*
- * Decode index frame f.  stop(arg) is polled between packets; when it returns
+ * Decode index frame f.  With c->skip_nonref, packets before the target whose
+ * pts is lower than the target's are decoded with skip_frame = NONREF: a
+ * frame no other frame references (H.264 nal_ref_idc 0, HEVC sub-layer
+ * non-reference pictures, MPEG B-frames) is not decoded when it will not be
+ * shown, as players do for precise seeks.  The target itself, and anything
+ * at or after it, is always decoded; when the target does not come out, the
+ * decode is done again without skipping.  stop(arg) is polled between packets; when it returns
  * non-zero, dec_ctx_get() returns AVERROR_EXIT.  On success *out is the frame
  * (its dec_frame_pts() may differ from the index when the stream lost
  * the exact frame; the caller reports the frame's own time).

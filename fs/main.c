@@ -21,7 +21,7 @@
 struct options {
     const char *source;
     char *cache_size, *workers, *tol, *list_interval, *png_level, *video_ext;
-    int help, version, no_sandbox;
+    int help, version, no_sandbox, decode_all;
 };
 
 #define OPT(t, field) {t, offsetof(struct options, field), 0}
@@ -33,6 +33,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("png_level=%s", png_level),
     OPT("video_ext=%s", video_ext),
     {"no_sandbox", offsetof(struct options, no_sandbox), 1},
+    {"decode_all", offsetof(struct options, decode_all), 1},
     {"-h", offsetof(struct options, help), 1},
     {"--help", offsetof(struct options, help), 1},
     {"-V", offsetof(struct options, version), 1},
@@ -56,7 +57,9 @@ static void usage(const char *prog)
            "    png_level=0..9       zlib level of the PNGs (default %d)\n"
            "    video_ext=mp4,mkv,.. extensions shown as video directories\n"
            "    no_sandbox           decoder threads without their seccomp filter\n"
-           "                         (debugging under valgrind only)\n\n",
+           "                         (debugging under valgrind only)\n"
+           "    decode_all           also decode the unreferenced frames before a target\n"
+           "                         (slower; for measuring what skipping them saves)\n\n",
            prog, DEFAULT_PNG_LEVEL);
     fuse_cmdline_help();
     fuse_lowlevel_help();
@@ -183,6 +186,7 @@ static int apply_options(const struct options *o, struct fs *fs, struct decoder_
     dc->png_level = DEFAULT_PNG_LEVEL;
     dc->decode_threads = cpus > 1 ? (int)(cpus < 4 ? cpus : 4) : 1;
     dc->sandbox = !o->no_sandbox;
+    dc->decode_all = o->decode_all;
     fs->default_tol = 0;
     fs->list_interval = 1;
     fs->timeout = 1.0;
