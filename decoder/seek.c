@@ -5,6 +5,7 @@
  * (never by counting decoder output) and flush at end of stream.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -247,8 +248,8 @@ static void keep(AVFrame *dst, AVFrame *src)
  * stream really lost it).  OVERSHOT: the first frame out was already past
  * target (c->out holds it).  Else a negative AVERROR.
  */
-static int decode_until(struct dec_ctx *c, int64_t target, int skip, int (*stop)(void *),
-                        void *arg, char *err, size_t errlen)
+static int decode_until(struct dec_ctx *c, int64_t target, int skip, size_t alone,
+                        int (*stop)(void *), void *arg, char *err, size_t errlen)
 {
     int eof = 0, bad = 0, ret;
 
@@ -306,6 +307,14 @@ static int decode_until(struct dec_ctx *c, int64_t target, int skip, int (*stop)
             return AVERROR_BUG;
         }
         ret = feed(c, &eof);
+        if (!eof && alone != SIZE_MAX && c->next_packet == alone + 1) {
+            /* The target is the keyframe just fed: drain it out now rather
+             * than decoding the frames the reorder delay would ask for.  The
+             * codec is then spent: reopened at the next seek. */
+            avcodec_send_packet(c->codec, NULL);
+            eof = 1;
+            c->positioned = 0;
+        }
         if (ret < 0 && ret != AVERROR(EAGAIN) && ++bad > MAX_BAD_PACKETS) {
             c->positioned = 0;
 {
@@ -335,7 +344,13 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
             snprintf(err, errlen, "cannot seek: %s", av_err2str(ret));
             return ret;
         }
-        ret = decode_until(c, target, skip, stop, arg, err, errlen);
+        /* A keyframe target decodes alone (tol=inf: one frame), unless a
+         * field of it could sit in the next packet. */
+        size_t alone = !continuing && key == c->video->index.frame_packet[f] &&
+                       c->video->index.frames[f].keyframe && c->video->frames_whole
+                           ? key : SIZE_MAX;
+
+        ret = decode_until(c, target, skip, alone, stop, arg, err, errlen);
         if ((ret == PREVIOUS || ret == AVERROR_STREAM_NOT_FOUND) && skip) {
             /* The target did not come out: whatever is shown instead must
              * not depend on what was skipped.  Once more, decoding all. */

@@ -181,6 +181,11 @@ static void probe(struct video *v, AVFormatContext *fmt)
     if (v->start_pts == AV_NOPTS_VALUE)
         v->start_pts = 0;
     v->seek_by_bytes = !!(fmt->iformat->flags & AVFMT_TS_DISCONT);
+    /* Interlaced streams may carry a frame's two fields in two packets. */
+    v->frames_whole = st->codecpar->field_order == AV_FIELD_PROGRESSIVE ||
+                      st->codecpar->codec_id == AV_CODEC_ID_VP8 ||
+                      st->codecpar->codec_id == AV_CODEC_ID_VP9 ||
+                      st->codecpar->codec_id == AV_CODEC_ID_AV1;
     v->default_dur = 1;
     if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
         v->default_dur = FFMAX(1, av_rescale_q(1, av_inv_q(st->avg_frame_rate), st->time_base));

@@ -47,6 +47,7 @@ struct video {
     int seek_by_bytes;            /* MPEG-TS/PS: seek by position, not time */
     int index_by_decoding;        /* packets lack pts: decode to index (load.c) */
     int synthetic_pts;            /* some frames timed by counting: never seek */
+    int frames_whole;             /* progressive: a packet holds whole frames */
     int rotation[3];              /* transpose, reverse x, reverse y (convert.h) */
     struct video_info info;
     struct index index;
