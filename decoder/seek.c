@@ -25,8 +25,8 @@ int64_t dec_frame_pts(const AVFrame *f)
 /* (Re)create the codec context from the stream's parameters. */
 static int reopen_codec(struct dec_ctx *c)
 {
-    AVStream *st = c->fmt->streams[c->video->stream];
-    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    const AVCodecParameters *par = c->video->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
     int ret;
 
     avcodec_free_context(&c->codec);
@@ -34,9 +34,9 @@ static int reopen_codec(struct dec_ctx *c)
         return AVERROR_DECODER_NOT_FOUND;
     if (!(c->codec = avcodec_alloc_context3(codec)))
         return AVERROR(ENOMEM);
-    if ((ret = avcodec_parameters_to_context(c->codec, st->codecpar)) < 0)
+    if ((ret = avcodec_parameters_to_context(c->codec, par)) < 0)
         return ret;
-    c->codec->pkt_timebase = st->time_base;
+    c->codec->pkt_timebase = c->video->time_base;
     /* Frame threads: a lone random-access request decodes a GOP's worth of
      * frames, which two threads do in ~60% of the time (scripts/bench);
      * the count is fixed, so memory per worker stays fixed too. */
@@ -58,10 +58,16 @@ int dec_ctx_open(struct video *v, int threads, struct dec_ctx **out, char *err, 
         dec_ctx_close(c);
         return ret;
     }
-    if ((ret = fdio_find_stream_info(c->fmt)) < 0)
+    /* The codec is opened from the parameters the load probed (v->codecpar),
+     * so probing again (it decodes frames) is needed only where the header
+     * does not give the streams as the load saw them (MPEG-TS/PS, raw). */
+    if (((c->fmt->ctx_flags & AVFMTCTX_NOHEADER) || v->stream >= (int)c->fmt->nb_streams ||
+         av_cmp_q(c->fmt->streams[v->stream]->time_base, v->time_base) != 0) &&
+        (ret = fdio_find_stream_info(c->fmt)) < 0)
         goto fail;
     ret = AVERROR_INVALIDDATA;
-    if (v->stream >= (int)c->fmt->nb_streams)
+    if (v->stream >= (int)c->fmt->nb_streams ||
+        av_cmp_q(c->fmt->streams[v->stream]->time_base, v->time_base) != 0)
         goto fail;
     for (unsigned i = 0; i < c->fmt->nb_streams; i++)
         if ((int)i != v->stream)

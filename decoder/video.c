@@ -174,6 +174,9 @@ static void probe(struct video *v, AVFormatContext *fmt)
         if ((int)i != v->stream)
             fmt->streams[i]->discard = AVDISCARD_ALL;
     v->time_base = st->time_base;
+    if (!(v->codecpar = avcodec_parameters_alloc()) ||
+        (ret = avcodec_parameters_copy(v->codecpar, st->codecpar)) < 0)
+        return fail(v, "cannot open", AVERROR(ENOMEM));
     if (fmt->start_time != AV_NOPTS_VALUE)
         v->start_pts = av_rescale_q(fmt->start_time, AV_TIME_BASE_Q, st->time_base);
     else if (st->start_time != AV_NOPTS_VALUE)
@@ -271,6 +274,7 @@ void video_unref(struct video *v)
     if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
         return;
     index_free(&v->index);
+    avcodec_parameters_free(&v->codecpar);
     free(v->name);
     close(v->fd);
     free(v);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <libavcodec/codec_par.h>
 #include <libavutil/rational.h>
 
 #include "decoder.h"
@@ -42,6 +43,7 @@ struct video {
 
     int stream;                   /* index of the video stream in the file */
     AVRational time_base;         /* both > 0 */
+    AVCodecParameters *codecpar;  /* the stream's, as probed: decoders open from it */
     int64_t start_pts;            /* container start time, in time_base ticks */
     int64_t default_dur;          /* one frame at the average rate, ticks (>= 1) */
     int seek_by_bytes;            /* MPEG-TS/PS: seek by position, not time */
