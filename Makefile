@@ -63,6 +63,11 @@ check:
 check-unit: all
 	FRAMEFS=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) tests/run-all.sh unit
 
+# Generated media and oracles do not depend on the build: sanitizer runs
+# share the plain build's (CI runs check-asan, then check).
+SHARED_TEST_DATA = MEDIA_DIR=$(CURDIR)/build/tests/media HAZARD_DIR=$(CURDIR)/build/tests/hazards \
+                   EXTRA_MEDIA=$(CURDIR)/build/tests/media-load ORACLE_CACHE=$(CURDIR)/build/tests/oracle
+
 # The same suite against an ASan + UBSan build (its own build dir and binary).
 check-asan:
 	@pkg-config --exists $(PKGS) && command -v ffmpeg >/dev/null || scripts/install-deps
@@ -70,7 +75,7 @@ check-asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	FRAMEFS=$(CURDIR)/build/asan/framefs BUILD=$(CURDIR)/build/asan SANITIZED=1 tests/run-all.sh
+	$(SHARED_TEST_DATA) FRAMEFS=$(CURDIR)/build/asan/framefs BUILD=$(CURDIR)/build/asan SANITIZED=1 tests/run-all.sh
 
 # Install deps if needed, build, make sample videos, mount them and show frames.
 run:
@@ -163,5 +168,4 @@ check-tsan:
 	@pkg-config --exists $(PKGS) && command -v ffmpeg >/dev/null || scripts/install-deps
 	$(MAKE) BUILD=build/tsan BIN=build/tsan/framefs CC=clang SAN="-fsanitize=thread -fno-omit-frame-pointer" all
 	TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp log_path=$(CURDIR)/build/tsan/tests/logs/san-report" \
-	EXTRA_MEDIA=$(CURDIR)/build/tests/media-load ORACLE_CACHE=$(CURDIR)/build/tests/oracle \
-	TESTS="$(TSAN_TESTS)" FRAMEFS=$(CURDIR)/build/tsan/framefs BUILD=$(CURDIR)/build/tsan SANITIZED=1 tests/run-all.sh
+	$(SHARED_TEST_DATA) TESTS="$(TSAN_TESTS)" FRAMEFS=$(CURDIR)/build/tsan/framefs BUILD=$(CURDIR)/build/tsan SANITIZED=1 tests/run-all.sh

@@ -182,7 +182,7 @@ unmount_framefs "$MNT"
 # another spelling); at 0.5 D the reader WHO (A or B) gets SIGKILL; the other
 # must get its frame, with the decode running on meanwhile.
 two_readers() {
-    local label=$1 who=$2 na=$3 nb=$4 md5=$5 t0 pa pb victim survivor sname cpu kill_at ms
+    local label=$1 who=$2 na=$3 nb=$4 md5=$5 t0 pa pb victim survivor sname cpu kill_at ms done_early
     t0=$(now_ms)
     start_cat "$na" "$WORK/a.png"; pa=$CAT_PID
     sleep 0.1
@@ -193,6 +193,9 @@ two_readers() {
     kill -KILL "$victim"
     sleep 0.1
     cpu=$(cpu_over "$PID" 0.5)
+    # (the survivor may have got its frame before the window ended: with
+    # other load on the machine the two-reader decode can beat D)
+    _running "$survivor" && done_early=0 || done_early=1
     note "$label: framefs CPU ${cpu} s in the 0.5 s after the kill (+0.1 s)"
     if wait_pid "$survivor" "$OP_TIMEOUT" && [ "$WAIT_STATUS" = 0 ]; then
         ms=$(($(now_ms) - t0))
@@ -200,6 +203,8 @@ two_readers() {
         # (the window is 0.5 D + 0.1 .. 0.5 D + 0.6 s: inside the decode when D > 1.4 s)
         if [ $((D * 5 / 10 + 700)) -ge "$D" ]; then
             skip "$label: CPU after the kill (the slow frame takes only ${D} ms here)"
+        elif [ "$done_early" = 1 ] && lt "$cpu" 0.25; then
+            skip "$label: CPU after the kill (the other reader was served by the end of the window, ${cpu} s CPU in it)"
         elif lt "$cpu" 0.25; then
             fail "$label: the decode paused after the kill (${cpu} s CPU in 0.5 s) although $sname still waits"
         else
