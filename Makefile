@@ -75,7 +75,7 @@ check-asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(SHARED_TEST_DATA) FRAMEFS=$(CURDIR)/build/asan/framefs BUILD=$(CURDIR)/build/asan SANITIZED=1 tests/run-all.sh
+	TEST_TIMEOUT=1200 $(SHARED_TEST_DATA) FRAMEFS=$(CURDIR)/build/asan/framefs BUILD=$(CURDIR)/build/asan SANITIZED=1 tests/run-all.sh
 
 # Install deps if needed, build, make sample videos, mount them and show frames.
 run:

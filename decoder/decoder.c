@@ -142,7 +142,7 @@ struct job {
     frame_done_fn frame_done;
     info_done_fn info_done;
     struct frame_request req;    /* frames only */
-    char key[192];               /* frames only: the cache key once known */
+    char key[DECODER_KEY_MAX];   /* frames only: the cache key once known */
 };
 
 static void job_free(struct job *j)
@@ -321,6 +321,7 @@ static void run_frame(void *arg, int shutting_down)
         res.error[0] = 0;
         res.actual_time = video_seconds(v, b->tag);
         res.image = b;
+        snprintf(res.key, sizeof(res.key), "%s", j->key);
     }
     goto done;
 cancelled:
@@ -341,6 +342,11 @@ int decoder_submit_frame(struct decoder *d, int fd, const char *path,
     struct job proto = {.frame_done = done, .req = *req};
 
     return submit(d, fd, path, cancel, arg, &proto, run_frame);
+}
+
+struct blob *decoder_cached(struct decoder *d, const char *key)
+{
+    return key[0] ? lru_peek(d->cache, key) : NULL;
 }
 
 /* ---- info jobs --------------------------------------------------------- */

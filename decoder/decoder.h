@@ -63,6 +63,8 @@ struct source_version {
     int64_t size, mtime_ns;
 };
 
+#define DECODER_KEY_MAX 192
+
 struct frame_result {
     enum frame_status status;
     struct source_version version;
@@ -70,6 +72,7 @@ struct frame_result {
     double actual_time;      /* pts of the frame returned; NAN when none */
     char error[256];         /* "" on success */
     struct blob *image;      /* encoded PNG on success, else NULL */
+    char key[DECODER_KEY_MAX];   /* its cache key on success (decoder_cached()) */
 };
 
 struct video_info {
@@ -117,6 +120,11 @@ int decoder_submit_frame(struct decoder *d, int fd, const char *path,
  * path as above. */
 int decoder_submit_info(struct decoder *d, int fd, const char *path,
                         const atomic_int *cancel, info_done_fn done, void *arg);
+
+/* The cached image of a frame produced earlier (res->key), with one
+ * reference for the caller, or NULL when it was evicted.  Never blocks on
+ * decoding: a cache lookup under the cache's lock. */
+struct blob *decoder_cached(struct decoder *d, const char *key);
 
 /* Default list of video file name extensions, comma-separated. */
 extern const char decoder_default_video_ext[];

@@ -36,6 +36,7 @@ struct frame_meta {
     size_t size;                 /* bytes of the PNG; 0 unless succeeded */
     struct source_version source;   /* the source it was produced from */
     struct stat src;             /* the video's attributes then (owner, mode, mtime) */
+    char key[DECODER_KEY_MAX];   /* the image's cache key (decoder_cached()) */
 };
 
 struct node {

@@ -300,6 +300,7 @@ static void frame_done(void *arg, struct frame_result *res)
         m.size = res->image ? res->image->size : 0;
         /* The version actually decoded (the file may change meanwhile). */
         m.source = res->version.size || res->version.ino ? res->version : id_of(&p->src);
+        snprintf(m.key, sizeof(m.key), "%s", res->key);
         m.src = p->src;
         /* Concurrent lookups of one new name: the first reply's node wins,
          * so the kernel sees one inode per name and version. */
@@ -530,6 +531,32 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 /* ---- files -------------------------------------------------------------- */
 
+/*
+ * Open a frame whose image is still cached, here on the FUSE thread: no queue,
+ * no worker.  Only when the source is still the version the frame came from
+ * (else the worker's open answers ESTALE).  0 with fi->fh holding a reference
+ * to the image, or -1: take the slow path.
+ */
+static int open_cached(struct fs *fs, const struct node *n, struct fuse_file_info *fi)
+{
+    struct source_version now;
+    struct stat st;
+    struct blob *b;
+
+    if (source_stat(fs, n->path, &st) < 0 || !S_ISREG(st.st_mode))
+        return -1;
+    now = id_of(&st);
+    if (!same_source(&now, &n->frame.source) || !(b = decoder_cached(fs->dec, n->frame.key)))
+        return -1;
+    if (b->size != n->frame.size) {
+        blob_unref(b);
+        return -1;
+    }
+    fi->fh = (uint64_t)(uintptr_t)b;
+    fi->keep_cache = 1;
+    return 0;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct fs *fs = fs_of(req);
@@ -549,6 +576,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     case NODE_FRAME:
         if (n->frame.status != FRAME_SUCCEEDED)
             return (void)fuse_reply_err(req, EIO);
+        if (open_cached(fs, n, fi) == 0) {
+            if (fuse_reply_open(req, fi) != 0)
+                blob_unref((struct blob *)(uintptr_t)fi->fh);
+            return;
+        }
         if (!(p = pending_new(req, P_OPEN, n)))
             return (void)fuse_reply_err(req, ENOMEM);
         p->fi = *fi;
