@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libavutil/log.h>
@@ -23,6 +24,7 @@
 #include "encode_png.h"
 #include "pool.h"
 #include "seek.h"
+#include "readahead.h"
 #include "sandbox.h"
 #include "select.h"
 #include "table.h"
@@ -33,6 +35,7 @@ struct decoder {
     struct pool *pool;
     struct lru *cache;
     struct table *videos;
+    struct readahead *ra;
 
     pthread_mutex_t lock;      /* the idle list */
     struct dec_ctx *idle;      /* most recently used first */
@@ -53,6 +56,7 @@ static void evict_video(void *arg, struct video *v)
     struct dec_ctx **pp, *gone = NULL;
 
     lru_drop_prefix(d->cache, v->key_prefix);
+    readahead_forget(d->ra, v);
     pthread_mutex_lock(&d->lock);
     for (pp = &d->idle; *pp;) {
         struct dec_ctx *c = *pp;
@@ -142,11 +146,14 @@ struct job {
     frame_done_fn frame_done;
     info_done_fn info_done;
     struct frame_request req;    /* frames only */
+    struct video *video;         /* readahead only: the video, and frame */
+    size_t frame;
     char key[DECODER_KEY_MAX];   /* frames only: the cache key once known */
 };
 
 static void job_free(struct job *j)
 {
+    video_unref(j->video);
     if (j->fd >= 0)
         close(j->fd);
     free(j->path);
@@ -263,6 +270,71 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     return b;
 }
 
+/* The cache key of frame f's image. */
+static void frame_key(char key[DECODER_KEY_MAX], const struct video *v, size_t f)
+{
+    snprintf(key, DECODER_KEY_MAX, "%sf=%lld:png", v->key_prefix,
+             (long long)v->index.frames[f].pts);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A frame produced ahead of a sequential reader, into the cache only.
+ * Skipped once the reader went idle or elsewhere. */
+static void run_readahead(void *arg, int shutting_down)
+{
+    struct job *j = arg;
+    struct video *v = j->video;
+    struct blob *b = NULL;
+    char err[256];
+    int cancelled = 0;
+
+    if (!shutting_down && !job_cancelled(j) &&
+        readahead_wanted(j->d->ra, v, j->frame, now_ms())) {
+        frame_key(j->key, v, j->frame);
+        switch (lru_get(j->d->cache, j->key, &b, job_cancelled, j)) {
+        case LRU_HIT:
+            break;
+        case LRU_STOPPED:
+            break;
+        case LRU_PRODUCE:
+            if ((b = produce(j, v, j->frame, err, sizeof(err), &cancelled)))
+                lru_put(j->d->cache, j->key, b);
+            else
+                lru_abandon(j->d->cache, j->key);
+            break;
+        }
+        blob_unref(b);
+    }
+    job_free(j);
+}
+
+/* After frame f of v was served: queue the frames a sequential reader will
+ * ask for next (readahead.h). */
+static void read_ahead(struct decoder *d, struct video *v, size_t f, size_t bytes)
+{
+    size_t first, n = readahead_note(d->ra, v, f, bytes, now_ms(), &first);
+
+    for (size_t k = first; k < first + n && k < v->index.n_frames; k++) {
+        struct job *j = calloc(1, sizeof(*j));
+
+        if (!j)
+            return;
+        *j = (struct job){.d = d, .fd = -1, .run = run_readahead,
+                          .video = video_ref(v), .frame = k};
+        if (pool_submit(d->pool, run_readahead, j) < 0) {
+            job_free(j);
+            return;
+        }
+    }
+}
+
 static void run_frame(void *arg, int shutting_down)
 {
     struct job *j = arg;
@@ -299,8 +371,7 @@ static void run_frame(void *arg, int shutting_down)
                  res.requested_time, v->info.duration);
         goto done;
     }
-    snprintf(j->key, sizeof(j->key), "%sf=%lld:png", v->key_prefix,
-             (long long)v->index.frames[f].pts);
+    frame_key(j->key, v, (size_t)f);
     switch (lru_get(j->d->cache, j->key, &b, job_cancelled, j)) {
     case LRU_HIT:
         break;
@@ -322,6 +393,7 @@ static void run_frame(void *arg, int shutting_down)
         res.actual_time = video_seconds(v, b->tag);
         res.image = b;
         snprintf(res.key, sizeof(res.key), "%s", j->key);
+        read_ahead(j->d, v, (size_t)f, b->size);
     }
     goto done;
 cancelled:
@@ -404,6 +476,7 @@ struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t 
     pthread_mutex_init(&d->lock, NULL);
     avlog_install();
     if (!(d->cache = lru_new(cfg->cache_bytes)) ||
+        !(d->ra = readahead_new(cfg->workers, cfg->cache_bytes)) ||
         !(d->videos = table_new(evict_video, d)) ||
         !(d->pool = pool_new(cfg->workers, cfg->sandbox ? enter_sandbox : NULL, err, errlen))) {
         decoder_free(d);
@@ -429,6 +502,7 @@ void decoder_free(struct decoder *d)
         dec_ctx_close(c);
     }
     lru_free(d->cache);
+    readahead_free(d->ra);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }
