@@ -168,4 +168,4 @@ check-tsan:
 	@pkg-config --exists $(PKGS) && command -v ffmpeg >/dev/null || scripts/install-deps
 	$(MAKE) BUILD=build/tsan BIN=build/tsan/framefs CC=clang SAN="-fsanitize=thread -fno-omit-frame-pointer" all
 	TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp log_path=$(CURDIR)/build/tsan/tests/logs/san-report" \
-	$(SHARED_TEST_DATA) TESTS="$(TSAN_TESTS)" FRAMEFS=$(CURDIR)/build/tsan/framefs BUILD=$(CURDIR)/build/tsan SANITIZED=1 tests/run-all.sh
+	TEST_TIMEOUT=1800 $(SHARED_TEST_DATA) TESTS="$(TSAN_TESTS)" FRAMEFS=$(CURDIR)/build/tsan/framefs BUILD=$(CURDIR)/build/tsan SANITIZED=1 tests/run-all.sh

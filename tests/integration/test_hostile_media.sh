@@ -342,6 +342,17 @@ reference_fails() {
     san_note "$v"
 }
 
+# timed_result PATH LABEL: res = PATH's user.result, asked with a 3 s limit;
+# adds "LABELuser.result ... (ms)" to what and sets slow when it was slow.
+timed_result() {
+    local t0 ms
+    t0=$(now_ms)
+    res=$(OP_TIMEOUT=3 xattr_get "$1" user.result)
+    ms=$(elapsed_since "$t0")
+    [ "$ms" -lt "$HM_PROMPT_MS" ] || slow=1
+    what+="; $2user.result '$res' ($ms ms)"
+}
+
 for v in $REFS; do
     reference_fails "$MNT" "$v"
 done
@@ -425,17 +436,9 @@ special_ok() {
     case $got in
     "No such file or directory") ;;
     ok)
-        t0=$(now_ms)
-        res=$(OP_TIMEOUT=3 xattr_get "$p" user.result)
-        ms=$(elapsed_since "$t0")
-        [ "$ms" -lt "$HM_PROMPT_MS" ] || slow=1
-        what+="; user.result '$res' ($ms ms)"
+        timed_result "$p" ""
         [ "$res" = failed ] || why+=" shown, with user.result '$res';"
-        t0=$(now_ms)
-        res=$(OP_TIMEOUT=3 xattr_get "$p/t=0.png" user.result)
-        ms=$(elapsed_since "$t0")
-        [ "$ms" -lt "$HM_PROMPT_MS" ] || slow=1
-        what+="; t=0.png user.result '$res' ($ms ms)"
+        timed_result "$p/t=0.png" "t=0.png "
         [ "$res" = failed ] || why+=" t=0.png user.result '$res';"
         ;;
     *) why+=" stat gives '$got';" ;;
