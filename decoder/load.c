@@ -4,9 +4,31 @@
  * names them.  It costs one decode of the file, once per version.
  */
 #include <libavutil/avutil.h>
+#include <libavutil/version.h>
 
 #include "load.h"
 #include "seek.h"
+
+/* FFmpeg 6.1 flags keyframes in AVFrame.flags (key_frame is deprecated);
+ * 5.1 only has key_frame. */
+static int frame_is_key(const AVFrame *f)
+{
+#ifdef AV_FRAME_FLAG_KEY
+    return !!(f->flags & AV_FRAME_FLAG_KEY);
+#else
+    return f->key_frame;
+#endif
+}
+
+/* AVFrame.duration replaced pkt_duration (lavu 57.30, FFmpeg 6.0). */
+static int64_t frame_duration(const AVFrame *f)
+{
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
+    return f->duration;
+#else
+    return f->pkt_duration;
+#endif
+}
 
 struct collected {
     struct video *v;
@@ -32,7 +54,8 @@ static void collect_frame(void *arg, const AVFrame *f, size_t last_packet)
     }
     c->last_pts = pts;
     ret = index_add_frame(&c->v->index, pts, last_packet,
-                          f->key_frame || f->pict_type == AV_PICTURE_TYPE_I, f->pkt_duration);
+                          frame_is_key(f) || f->pict_type == AV_PICTURE_TYPE_I,
+                          frame_duration(f));
     if (ret < 0)
         c->err = ret;
 }

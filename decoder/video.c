@@ -44,6 +44,24 @@ static void fail(struct video *v, const char *what, int averr)
         snprintf(v->error, sizeof(v->error), "%s", what);
 }
 
+/* The stream's display matrix, or NULL.  FFmpeg 6.1 moved stream side data
+ * into codecpar (av_stream_get_side_data is deprecated there). */
+static const int32_t *display_matrix(const AVStream *st)
+{
+#if LIBAVFORMAT_VERSION_INT >= AV_VERSION_INT(60, 15, 100)
+    const AVPacketSideData *sd = av_packet_side_data_get(st->codecpar->coded_side_data,
+                                                         st->codecpar->nb_coded_side_data,
+                                                         AV_PKT_DATA_DISPLAYMATRIX);
+
+    return sd && sd->size >= 9 * sizeof(int32_t) ? (const int32_t *)sd->data : NULL;
+#else
+    size_t size = 0;
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+
+    return m && size >= 9 * sizeof(int32_t) ? (const int32_t *)m : NULL;
+#endif
+}
+
 /*
  * Map the stream's display matrix to the transform the ffmpeg CLI applies by
  * default (fftools autorotate): transpose and/or mirror, as (transpose,
@@ -51,8 +69,7 @@ static void fail(struct video *v, const char *what, int averr)
  */
 static void read_rotation(struct video *v, AVStream *st)
 {
-    const int32_t *m = (const int32_t *)av_stream_get_side_data(
-        st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    const int32_t *m = display_matrix(st);
     double theta;
 
     memset(v->rotation, 0, sizeof(v->rotation));
