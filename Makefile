@@ -86,6 +86,20 @@ run:
 clean:
 	rm -rf build $(BIN)
 
+# `make install` / `make uninstall`: the binary and the man page, under
+# $(DESTDIR)$(PREFIX).  With framefs on PATH, fuse3's mount helper mounts it
+# (`mount -t fuse.framefs SRC MNT -o ro`, or an /etc/fstab line; README).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+.PHONY: install uninstall
+install: $(BIN)
+	install -D -m 755 $(BIN) $(DESTDIR)$(BINDIR)/framefs
+	install -D -m 644 fs/framefs.1 $(DESTDIR)$(MANDIR)/man1/framefs.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/framefs $(DESTDIR)$(MANDIR)/man1/framefs.1
+
 # ---------------------------------------------------------------------------
 # Fuzzing (tests/fuzz): `make fuzz` builds a libFuzzer target for fs/name
 # (frame names, times/clock, seconds, sizes) with ASan + UBSan and runs it on a
