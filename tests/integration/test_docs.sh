@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The three descriptions of framefs agree: every -o option and every frame
+# name key that `framefs --help` lists appears in README.md and in the man
+# page (fs/framefs.1), and the man page renders with man -l without warnings.
+. "$(dirname "$0")/../lib.sh"
+
+require_framefs
+MANPAGE=$REPO_DIR/fs/framefs.1
+README=$REPO_DIR/README.md
+
+help=$("$FRAMEFS" --help 2>&1)
+# framefs's own lines: "    name=VALUE   text" or "    flag   text", before FUSE's
+mapfile -t options < <(printf '%s\n' "$help" | sed -n '/^framefs options/,/^$/p' |
+    awk '/^    [a-z_]+/ { sub(/=.*/, "", $1); print $1 }')
+mapfile -t keys < <(printf '%s\n' "$help" | sed -n '/^frame name keys/,/^$/p' |
+    awk '/^    [a-z_]+=/ { sub(/=.*/, "", $1); print $1 }')
+[ "${#options[@]}" -ge 8 ] && pass "--help lists ${#options[@]} options: ${options[*]}" ||
+    fail "--help lists only ${#options[@]} options (${options[*]})"
+[ "${#keys[@]}" -ge 4 ] && pass "--help lists ${#keys[@]} frame name keys: ${keys[*]}" ||
+    fail "--help lists only ${#keys[@]} frame name keys (${keys[*]})"
+
+manpage=$(MANWIDTH=200 man -l "$MANPAGE" 2>"$WORK/man.err")
+[ -n "$manpage" ] && [ ! -s "$WORK/man.err" ] && pass "man -l renders fs/framefs.1 without warnings" ||
+    fail "man -l fs/framefs.1: $(head -c 300 "$WORK/man.err")"
+warn=$(man --warnings -l "$MANPAGE" 2>&1 >/dev/null)
+[ -z "$warn" ] && pass "groff finds nothing to warn about" || fail "man --warnings: $(printf '%s' "$warn" | head -c 300)"
+
+missing=""
+for o in "${options[@]}"; do
+    grep -q -- "\`$o[=\`]" "$README" || missing+=" README:$o"
+    printf '%s\n' "$manpage" | grep -qE "(^|[[:space:]])$o(=|[[:space:]]|$)" || missing+=" man:$o"
+done
+[ -z "$missing" ] && pass "every option is in README.md and the man page" || fail "options missing:$missing"
+missing=""
+for k in "${keys[@]}"; do
+    grep -q -- "\`$k\`" "$README" || missing+=" README:$k"
+    printf '%s\n' "$manpage" | grep -qE "(^|[[:space:](,])$k([[:space:]=),]|$)" || missing+=" man:$k"
+done
+[ -z "$missing" ] && pass "every frame name key is in README.md and the man page" || fail "keys missing:$missing"
+
+[ "$(failures)" -eq 0 ]
