@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -83,8 +84,10 @@ const char *__sanitizer_get_report_path(void) __attribute__((weak));
 /* A sanitizer report from a filtered thread could not read /proc/self/maps,
  * fork llvm-symbolizer or open its log_path file: have the runtime do all
  * three now, while this thread still may (the symbolizer and the log file are
- * the process's, kept open; the log file is created empty). */
-static void prepare_sanitizers(void)
+ * the process's, kept open; the log file is created empty).  Once per
+ * process: TSan's sandbox hook joins its background thread, and a second
+ * call would wait for it forever. */
+static void prepare_sanitizers_once(void)
 {
     struct sanitizer_sandbox_args args = { 0, -1, 0 };
     char buf[256];
@@ -95,6 +98,13 @@ static void prepare_sanitizers(void)
         __sanitizer_symbolize_pc(__builtin_return_address(0), "%F", buf, sizeof(buf));
     if (__sanitizer_get_report_path)
         __sanitizer_get_report_path();
+}
+
+static void prepare_sanitizers(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, prepare_sanitizers_once);
 }
 
 static int fail(char *err, size_t errlen, int rc, const char *what, const char *name)
