@@ -2,7 +2,7 @@
 # test; `make run` mounts the built-in samples; `make check-asan` runs the
 # suite against an AddressSanitizer + UBSan build.
 
-PKGS     := fuse3 libavformat libavcodec libavutil libswscale libpng libseccomp libdeflate
+PKGS     := fuse3 libavformat libavcodec libavutil libswscale libpng libseccomp libdeflate libturbojpeg
 CC       ?= cc
 BUILD    ?= build
 SAN      ?=
@@ -140,10 +140,10 @@ FUZZ_MEDIA_SECONDS   ?= 120
 FUZZ_MEDIA_WORKDIR   ?= $(FUZZ_DIR)/media/work
 FUZZ_MEDIA_ARTIFACTS ?= $(FUZZ_DIR)/media/
 FUZZ_MEDIA_SEEDS     := $(FUZZ_DIR)/media-corpus
-FUZZ_MEDIA_PKGS      := libavformat libavcodec libavutil libswscale libpng libdeflate
+FUZZ_MEDIA_PKGS      := libavformat libavcodec libavutil libswscale libpng libdeflate libturbojpeg
 FUZZ_MEDIA_SRC       := tests/fuzz/fuzz_media.c cache/blob.c \
-                        $(addprefix decoder/,avlog.c convert.c encode_png.c fdio.c index.c \
-                                             load.c seek.c select.c video.c)
+                        $(addprefix decoder/,avlog.c convert.c encode.c encode_jpeg.c encode_png.c encode_ppm.c fdio.c index.c \
+                                             load.c output.c seek.c select.c video.c)
 
 $(FUZZ_DIR)/fuzz_media: $(FUZZ_MEDIA_SRC) $(wildcard decoder/*.h cache/*.h)
 	@mkdir -p $(dir $@)

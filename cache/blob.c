@@ -28,6 +28,7 @@ static void blob_init(struct blob *b, unsigned char *data, size_t size,
     atomic_init(&b->refs, 1);
     b->adopted = adopted;
     b->tag = 0;
+    b->width = b->height = 0;
 }
 
 struct blob *blob_new(size_t size)

@@ -55,6 +55,8 @@ struct blob {
     unsigned char *data;     /* size bytes; owned by the blob */
     int64_t tag;             /* the producer's, set before publishing (0 at
                                 creation); the decoder keeps the frame's pts */
+    int width, height;       /* the producer's too (0 at creation): the
+                                decoder keeps the image's size */
     /* private below */
     atomic_int refs;
     _Bool adopted;           /* data is a separate malloc (blob_adopt) */

@@ -15,14 +15,20 @@
 #include <libswscale/swscale.h>
 
 #include "convert.h"
+#include "decoder.h"
 
 /* 16384 x 8192: 512 MiB of RGBA at most per worker. */
 #define CONVERT_MAX_PIXELS (16384LL * 8192)
 
 struct convert_state {
     struct SwsContext *sws;
-    int w, h, src_fmt, dst_fmt;
+    int w, h, src_fmt, dst_fmt, dst_w, dst_h;
 };
+
+size_t image_pixel_bytes(const struct image *img)
+{
+    return (size_t)img->channels * (img->depth == 16 ? 2 : 1);
+}
 
 void image_free(struct image *img)
 {
@@ -114,20 +120,22 @@ static int rotate_frame(const AVFrame *in, const int rot[3], AVFrame **outp)
     return 0;
 }
 
-/* Set up swscale as libavfilter's scale filter (FFmpeg 5.1) does for a
- * format-only conversion requested by the CLI. */
-static struct SwsContext *make_sws(const AVFrame *f, enum AVPixelFormat dst)
+/* Set up swscale as libavfilter's scale filter (FFmpeg 5.1) does for the
+ * CLI: a format-only conversion with its default flags (bicubic), a resize
+ * with flags=lanczos (convert.h says why). */
+static struct SwsContext *make_sws(const AVFrame *f, enum AVPixelFormat dst, int dw, int dh)
 {
     struct SwsContext *s = sws_alloc_context();
+    int resize = dw != f->width || dh != f->height;
 
     if (!s)
         return NULL;
-    av_opt_set_int(s, "sws_flags", SWS_BICUBIC, 0);
+    av_opt_set_int(s, "sws_flags", resize ? SWS_LANCZOS : SWS_BICUBIC, 0);
     av_opt_set_int(s, "srcw", f->width, 0);
     av_opt_set_int(s, "srch", f->height, 0);
     av_opt_set_int(s, "src_format", f->format, 0);
-    av_opt_set_int(s, "dstw", f->width, 0);
-    av_opt_set_int(s, "dsth", f->height, 0);
+    av_opt_set_int(s, "dstw", dw, 0);
+    av_opt_set_int(s, "dsth", dh, 0);
     av_opt_set_int(s, "dst_format", dst, 0);
     av_opt_set_int(s, "threads", 1, 0);
     /* The scale filter's default: MPEG-2 chroma siting for plain yuv420p. */
@@ -152,7 +160,7 @@ static const int *frame_coefficients(const AVFrame *f)
 }
 
 static int scale(struct convert_state *s, const AVFrame *f, enum AVPixelFormat dst,
-                 struct image *out)
+                 int dw, int dh, struct image *out)
 {
     int *inv, *table, in_full, out_full, bri, con, sat;
     const int *coeffs;
@@ -160,14 +168,16 @@ static int scale(struct convert_state *s, const AVFrame *f, enum AVPixelFormat d
     int strides[4] = {0};
 
     if (!s->sws || s->w != f->width || s->h != f->height || s->src_fmt != f->format ||
-        s->dst_fmt != (int)dst) {
+        s->dst_fmt != (int)dst || s->dst_w != dw || s->dst_h != dh) {
         sws_freeContext(s->sws);
-        if (!(s->sws = make_sws(f, dst)))
+        if (!(s->sws = make_sws(f, dst, dw, dh)))
             return AVERROR(EINVAL);
         s->w = f->width;
         s->h = f->height;
         s->src_fmt = f->format;
         s->dst_fmt = dst;
+        s->dst_w = dw;
+        s->dst_h = dh;
     }
     sws_getColorspaceDetails(s->sws, &inv, &in_full, &table, &out_full, &bri, &con, &sat);
     coeffs = frame_coefficients(f);
@@ -175,20 +185,21 @@ static int scale(struct convert_state *s, const AVFrame *f, enum AVPixelFormat d
         in_full = f->color_range == AVCOL_RANGE_JPEG;
     sws_setColorspaceDetails(s->sws, coeffs, in_full, coeffs, out_full, bri, con, sat);
 
-    out->width = f->width;
-    out->height = f->height;
-    out->channels = dst == AV_PIX_FMT_RGBA ? 4 : 3;
+    out->width = dw;
+    out->height = dh;
+    out->channels = dst == AV_PIX_FMT_RGBA || dst == AV_PIX_FMT_RGBA64BE ? 4 : 3;
+    out->depth = dst == AV_PIX_FMT_RGB48BE || dst == AV_PIX_FMT_RGBA64BE ? 16 : 8;
     /* Rows as wide as libavfilter's frames (width rounded up): swscale's
      * SIMD converters work in blocks of pixels and, on a row too short for
      * the last whole block, finish it another way; a 3026-pixel-wide video
      * then differed from the ffmpeg CLI in its last two columns. */
-    out->stride = FFALIGN((size_t)FFALIGN(f->width, 64) * out->channels, 64);
-    if (!(out->pixels = av_malloc(out->stride * f->height + 64)))
+    out->stride = FFALIGN((size_t)FFALIGN(dw, 64) * image_pixel_bytes(out), 64);
+    if (!(out->pixels = av_malloc(out->stride * dh + 64)))
         return AVERROR(ENOMEM);
     planes[0] = out->pixels;
     strides[0] = (int)out->stride;
     if (sws_scale(s->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
-                  planes, strides) != f->height) {
+                  planes, strides) != dh) {
         image_free(out);
         return AVERROR(EINVAL);
     }
@@ -203,25 +214,27 @@ static int rotate_image(struct image *img, const int rot[3])
 
     r.width = rot[0] ? img->height : img->width;
     r.height = rot[0] ? img->width : img->height;
-    r.stride = FFALIGN((size_t)r.width * r.channels, 64);
+    r.stride = FFALIGN((size_t)r.width * image_pixel_bytes(img), 64);
     if (!(r.pixels = av_malloc(r.stride * r.height + 64)))
         return AVERROR(ENOMEM);
     move_plane(img->pixels, (int)img->stride, r.pixels, (int)r.stride, r.width, r.height,
-               img->width, img->height, img->channels, rot);
+               img->width, img->height, (int)image_pixel_bytes(img), rot);
     ret = 0;
     image_free(img);
     *img = r;
     return ret;
 }
 
-int convert_frame(void **state, const AVFrame *frame, const int rotation[3],
-                  struct image *out, char *err, size_t errlen)
+int convert_frame(void **state, const AVFrame *frame, const struct output_plan *plan,
+                  int keep_alpha, struct image *out, char *err, size_t errlen)
 {
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(frame->format);
+    const int *rotation = plan->rotation;
     struct convert_state *s = *state;
     enum AVPixelFormat dst;
     AVFrame *moved = NULL;
     int rotate = rotation[0] || rotation[1] || rotation[2], late_rotate = 0, ret;
+    int alpha, dw = plan->width, dh = plan->height;
 
     memset(out, 0, sizeof(*out));
     if (!d || frame->width <= 0 || frame->height <= 0) {
@@ -229,23 +242,34 @@ int convert_frame(void **state, const AVFrame *frame, const int rotation[3],
         return AVERROR(EINVAL);
     }
     /* Bound the memory one worker can take: RGBA of the largest frame. */
-    if ((int64_t)frame->width * frame->height > CONVERT_MAX_PIXELS) {
+    if ((int64_t)frame->width * frame->height > CONVERT_MAX_PIXELS ||
+        (int64_t)dw * dh > CONVERT_MAX_PIXELS) {
         snprintf(err, errlen, "frame too large (%dx%d)", frame->width, frame->height);
         return AVERROR(ERANGE);
     }
     if (!s && !(s = *state = calloc(1, sizeof(*s))))
         return AVERROR(ENOMEM);
-    dst = (d->flags & AV_PIX_FMT_FLAG_ALPHA) ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
+    alpha = keep_alpha && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
+    if (plan->depth == 16)
+        dst = alpha ? AV_PIX_FMT_RGBA64BE : AV_PIX_FMT_RGB48BE;
+    else
+        dst = alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
     if (rotate && can_move_planes(d, rotation[0])) {
         if ((ret = rotate_frame(frame, rotation, &moved)) < 0) {
             snprintf(err, errlen, "cannot rotate frame: %s", av_err2str(ret));
             return ret;
         }
         frame = moved;
-    } else {
-        late_rotate = rotate;
+    } else if (rotate) {
+        /* Converted (and scaled) as coded, then turned: the size before the
+         * turn is the plan's, transposed back. */
+        late_rotate = 1;
+        if (rotation[0]) {
+            dw = plan->height;
+            dh = plan->width;
+        }
     }
-    ret = scale(s, frame, dst, out);
+    ret = scale(s, frame, dst, dw, dh, out);
     av_frame_free(&moved);
     if (ret >= 0 && late_rotate)
         ret = rotate_image(out, rotation);

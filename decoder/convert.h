@@ -1,9 +1,15 @@
 /*
- * decoder/convert — decoded AVFrame -> 8-bit RGB or RGBA pixels, converted the
- * way `ffmpeg -i FILE -pix_fmt rgb24` converts them (libswscale with the CLI's
- * default flags, the frame's own colorspace and range) and turned upright
- * the way the CLI's autorotate does (transpose/flip on the decoded planes,
- * before conversion).
+ * decoder/convert — decoded AVFrame -> RGB or RGBA pixels, 8 or 16 bits per
+ * sample, converted the way `ffmpeg -i FILE -pix_fmt rgb24` (or rgb48be)
+ * converts them (libswscale with the CLI's default flags, the frame's own
+ * colorspace and range) and turned upright the way the CLI's autorotate does
+ * (transpose/flip on the decoded planes, before conversion).
+ *
+ * When the output plan asks for another size, the same swscale pass scales
+ * with SWS_LANCZOS, as `-vf scale=W:H:flags=lanczos` does: a windowed sinc
+ * that swscale widens by the downscaling factor, so a 1080p frame shrunk to
+ * 224 px is low-passed over every source pixel it covers (no aliasing) and
+ * stays sharper than bicubic or area averaging.
  *
  * The conversion state (a cached SwsContext) belongs to one decoder context
  * and is used by one thread at a time.  struct image owns its pixels.
@@ -19,14 +25,18 @@
 struct image {
     int width, height;
     int channels;            /* 3 (RGB) or 4 (RGBA) */
+    int depth;               /* bits per sample: 8, or 16 (big-endian) */
     size_t stride;           /* bytes per row */
     uint8_t *pixels;         /* av_malloc'd */
 };
 
-/* rotation: {transpose, reverse x, reverse y} as in struct video.
- * 0, or a negative AVERROR with err set. */
-int convert_frame(void **state, const AVFrame *frame, const int rotation[3],
-                  struct image *out, char *err, size_t errlen);
+/* The frame as plan says (its size, rotation and depth); alpha is kept when
+ * keep_alpha and the frame has any.  0, or a negative AVERROR with err set. */
+struct output_plan;
+int convert_frame(void **state, const AVFrame *frame, const struct output_plan *plan,
+                  int keep_alpha, struct image *out, char *err, size_t errlen);
+/* Bytes per pixel of an image. */
+size_t image_pixel_bytes(const struct image *img);
 void convert_free(void **state);
 void image_free(struct image *img);
 

@@ -21,7 +21,7 @@
 #include "avlog.h"
 #include "convert.h"
 #include "decoder.h"
-#include "encode_png.h"
+#include "encode.h"
 #include "pool.h"
 #include "seek.h"
 #include "readahead.h"
@@ -145,7 +145,8 @@ struct job {
     void *arg;
     frame_done_fn frame_done;
     info_done_fn info_done;
-    struct frame_request req;    /* frames only */
+    struct frame_request req;    /* frames and readahead: its output spec too */
+    struct output_plan plan;     /* frames: the output for this video, once known */
     struct video *video;         /* readahead only: the video, and frame */
     size_t frame;
     char key[DECODER_KEY_MAX];   /* frames only: the cache key once known */
@@ -238,11 +239,44 @@ static int64_t tol_ticks(const struct video *v, double s)
     return video_span_ticks(v, s);
 }
 
-/* Decode, convert and encode frame f into a new blob. */
+/* What the output plan of v's frames works from (the video's own size). */
+static struct output_source video_source(const struct video *v)
+{
+    struct output_source src = {.width = v->codecpar->width, .height = v->codecpar->height,
+                                .sar_num = v->sar.num, .sar_den = v->sar.den};
+
+    memcpy(src.rotation, v->rotation, sizeof(src.rotation));
+    return src;
+}
+
+/* The plan for a decoded frame: the job's, unless this frame's size or SAR
+ * differs from the stream's (a mid-stream change): then made for it. */
+static void frame_plan(const struct job *j, const struct video *v, const AVFrame *frame,
+                       struct output_plan *plan)
+{
+    struct output_source src = video_source(v);
+
+    *plan = j->plan;
+    if (frame->width == src.width && frame->height == src.height &&
+        (!frame->sample_aspect_ratio.num ||
+         av_cmp_q(frame->sample_aspect_ratio, v->sar) == 0))
+        return;
+    src.width = frame->width;
+    src.height = frame->height;
+    if (frame->sample_aspect_ratio.num)
+        src = (struct output_source){src.width, src.height, frame->sample_aspect_ratio.num,
+                                     frame->sample_aspect_ratio.den,
+                                     {src.rotation[0], src.rotation[1], src.rotation[2]}};
+    output_plan_make(&j->req.out, &src, plan);
+}
+
+/* Decode, convert and encode frame f as the job's plan says, into a new
+ * blob. */
 static struct blob *produce(struct job *j, struct video *v, size_t f,
                             char *err, size_t errlen, int *cancelled)
 {
     struct dec_ctx *c = borrow_ctx(j->d, v, f, err, errlen);
+    struct output_plan plan;
     struct image img;
     struct blob *b = NULL;
     AVFrame *frame;
@@ -254,27 +288,33 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     ret = dec_ctx_get(c, f, producer_should_stop, j, &frame, err, errlen);
     if (ret == AVERROR_EXIT)
         *cancelled = 1;
-    else if (ret >= 0)
-        ret = convert_frame(&c->convert, frame, v->rotation, &img, err, errlen);
+    if (ret >= 0) {
+        frame_plan(j, v, frame, &plan);
+        ret = convert_frame(&c->convert, frame, &plan, plan.format == FORMAT_PNG, &img,
+                            err, errlen);
+    }
     if (ret >= 0)
         pts = dec_frame_pts(frame);
     /* Encoding is the slow part at HD sizes: give the decoder back first so
      * the next frame's decode overlaps it on another worker. */
     return_ctx(j->d, c);
     if (ret >= 0) {
-        b = encode_png(&img, j->d->cfg.png_level, err, errlen);
-        if (b)
+        b = encode_image(&img, &plan, j->d->cfg.png_level, err, errlen);
+        if (b) {
             b->tag = pts;
+            b->width = img.width;
+            b->height = img.height;
+        }
         image_free(&img);
     }
     return b;
 }
 
-/* The cache key of frame f's image. */
-static void frame_key(char key[DECODER_KEY_MAX], const struct video *v, size_t f)
+/* The cache key of frame f's image as the job's plan makes it. */
+static void frame_key(char key[DECODER_KEY_MAX], const struct video *v, size_t f,
+                      const struct output_plan *plan)
 {
-    snprintf(key, DECODER_KEY_MAX, "%sf=%lld:png", v->key_prefix,
-             (long long)v->index.frames[f].pts);
+    frame_request_key(key, DECODER_KEY_MAX, v->key_prefix, v->index.frames[f].pts, plan);
 }
 
 static uint64_t now_ms(void)
@@ -297,7 +337,7 @@ static void run_readahead(void *arg, int shutting_down)
 
     if (!shutting_down && !job_cancelled(j) &&
         readahead_wanted(j->d->ra, v, j->frame, now_ms())) {
-        frame_key(j->key, v, j->frame);
+        frame_key(j->key, v, j->frame, &j->plan);
         switch (lru_get(j->d->cache, j->key, &b, job_cancelled, j)) {
         case LRU_HIT:
             break;
@@ -315,9 +355,10 @@ static void run_readahead(void *arg, int shutting_down)
     job_free(j);
 }
 
-/* After frame f of v was served: queue the frames a sequential reader will
- * ask for next (readahead.h). */
-static void read_ahead(struct decoder *d, struct video *v, size_t f, size_t bytes)
+/* After frame f of v was served as `reader` asked: queue the frames a
+ * sequential reader will ask for next (readahead.h), made the same way. */
+static void read_ahead(struct decoder *d, const struct job *reader, struct video *v,
+                       size_t f, size_t bytes)
 {
     size_t first, n = readahead_note(d->ra, v, f, bytes, now_ms(), &first);
 
@@ -326,13 +367,46 @@ static void read_ahead(struct decoder *d, struct video *v, size_t f, size_t byte
 
         if (!j)
             return;
-        *j = (struct job){.d = d, .fd = -1, .run = run_readahead,
-                          .video = video_ref(v), .frame = k};
+        *j = (struct job){.d = d, .fd = -1, .run = run_readahead, .req = reader->req,
+                          .plan = reader->plan, .video = video_ref(v), .frame = k};
         if (pool_submit(d->pool, run_readahead, j) < 0) {
             job_free(j);
             return;
         }
     }
+}
+
+/* The frame the request names, by time, percentage or index; SELECT_NONE
+ * with res->error set when there is none.  Sets res->requested_time. */
+static ptrdiff_t resolve_frame(const struct job *j, const struct video *v,
+                               struct frame_result *res)
+{
+    const struct index *ix = &v->index;
+    double seconds = j->req.t;
+    ptrdiff_t f;
+    int64_t t;
+
+    if (j->req.kind == TIME_INDEX) {
+        if (j->req.n < 0 || (uint64_t)j->req.n >= ix->n_frames) {
+            snprintf(res->error, sizeof(res->error),
+                     "frame %lld is past the last frame (the video has %zu frames)",
+                     (long long)j->req.n, ix->n_frames);
+            return SELECT_NONE;
+        }
+        res->requested_time = video_seconds(v, ix->frames[j->req.n].pts);
+        return (ptrdiff_t)j->req.n;
+    }
+    if (j->req.kind == TIME_PERCENT)
+        seconds = j->req.t / 100 * v->info.duration;
+    t = video_ticks(v, seconds);
+    res->requested_time = video_seconds(v, t);
+    f = select_frame(ix->frames, ix->n_frames, t, tol_ticks(v, j->req.before),
+                     tol_ticks(v, j->req.after));
+    if (f == SELECT_NONE)
+        snprintf(res->error, sizeof(res->error),
+                 "time %.6f is past the end of the video (%.6f s)",
+                 res->requested_time, v->info.duration);
+    return f;
 }
 
 static void run_frame(void *arg, int shutting_down)
@@ -342,10 +416,10 @@ static void run_frame(void *arg, int shutting_down)
     struct video *v = NULL;
     struct blob *b = NULL;
     int err = 0, cancelled = 0;
+    struct output_source src;
     ptrdiff_t f;
-    int64_t t;
 
-    res.requested_time = j->req.t;
+    res.requested_time = j->req.kind == TIME_SECONDS ? j->req.t : NAN;
     if (shutting_down || job_cancelled(j))
         goto cancelled;
     if (!(v = job_video(j, &err))) {
@@ -361,17 +435,11 @@ static void run_frame(void *arg, int shutting_down)
         snprintf(res.error, sizeof(res.error), "%s", v->error);
         goto done;
     }
-    t = video_ticks(v, j->req.t);
-    res.requested_time = video_seconds(v, t);
-    f = select_frame(v->index.frames, v->index.n_frames, t, tol_ticks(v, j->req.before),
-                     tol_ticks(v, j->req.after));
-    if (f == SELECT_NONE) {
-        snprintf(res.error, sizeof(res.error),
-                 "time %.6f is past the end of the video (%.6f s)",
-                 res.requested_time, v->info.duration);
+    if ((f = resolve_frame(j, v, &res)) == SELECT_NONE)
         goto done;
-    }
-    frame_key(j->key, v, (size_t)f);
+    src = video_source(v);
+    output_plan_make(&j->req.out, &src, &j->plan);
+    frame_key(j->key, v, (size_t)f, &j->plan);
     switch (lru_get(j->d->cache, j->key, &b, job_cancelled, j)) {
     case LRU_HIT:
         break;
@@ -391,9 +459,11 @@ static void run_frame(void *arg, int shutting_down)
         res.status = FRAME_SUCCEEDED;
         res.error[0] = 0;
         res.actual_time = video_seconds(v, b->tag);
+        res.width = b->width;
+        res.height = b->height;
         res.image = b;
         snprintf(res.key, sizeof(res.key), "%s", j->key);
-        read_ahead(j->d, v, (size_t)f, b->size);
+        read_ahead(j->d, j, v, (size_t)f, b->size);
     }
     goto done;
 cancelled:

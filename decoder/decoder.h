@@ -45,15 +45,74 @@
 
 #include "../cache/cache.h"
 
+/* The image formats a frame can be written in. */
+enum frame_format { FORMAT_PNG, FORMAT_JPEG, FORMAT_PPM, FORMAT_COUNT };
+
+/* How the image is made: a name's output keys after the mount's defaults. */
+struct output_spec {
+    enum frame_format format;
+    int max_width, max_height;   /* fit inside, never upscale; 0: no bound */
+    int rotate;                  /* 1: apply the display matrix; 0: as coded */
+    int square_pixels;           /* 1: stretch the width by the SAR */
+    int depth;                   /* bits per sample, 8 or 16 (PNG, PPM) */
+    int quality;                 /* JPEG quality 1..100 */
+};
+
+/* How a frame name gives its position. */
+enum time_kind {
+    TIME_SECONDS,                /* t: seconds from the start of the file */
+    TIME_PERCENT,                /* t: percent of the duration */
+    TIME_INDEX,                  /* n: 0-based frame in presentation order */
+};
+
 /* What a frame name asks for.  Times in seconds from the start of the file
- * (container start time); before/after >= 0, INFINITY allowed. */
+ * (container start time); before/after >= 0, INFINITY allowed (ignored for
+ * TIME_INDEX). */
 struct frame_request {
-    double t;
+    enum time_kind kind;
+    double t;                    /* seconds, or percent (TIME_PERCENT) */
+    int64_t n;                   /* TIME_INDEX */
     double before;
     double after;
-    /* Output parameters (later work: size, format) go here; they are part of
-     * the cache key through frame_request_key(). */
+    struct output_spec out;
 };
+
+/*
+ * The output as it will be made for one video: the spec resolved against the
+ * video's coded size, sample aspect ratio and display matrix.  Two requests
+ * whose plans are equal get the same pixels, so the plan (with the frame's
+ * pts) is the cache key.
+ */
+struct output_plan {
+    enum frame_format format;
+    int width, height;           /* of the image written */
+    int rotation[3];             /* transpose, reverse x, reverse y; 0s when none */
+    int depth;                   /* 8 or 16; 8 for JPEG */
+    int quality;                 /* JPEG only; 0 for the others */
+};
+
+/* What the plan works from: the frame's coded size, its sample aspect ratio
+ * (0/x or x/0 when unknown: square) and the display matrix's turn
+ * (struct video's rotation). */
+struct output_source {
+    int width, height;
+    int sar_num, sar_den;
+    int rotation[3];
+};
+
+/* Resolve spec against src into *plan (pure; unit-tested). */
+void output_plan_make(const struct output_spec *spec, const struct output_source *src,
+                      struct output_plan *plan);
+
+/* The cache key of the frame at `pts` (stream ticks) of the video whose keys
+ * start with `prefix`, made as `plan`: equal inputs, equal keys; any
+ * difference in the plan, a different key.  Returns its length, or -1 when
+ * it does not fit in len bytes (then key is "").  Pure; unit-tested. */
+int frame_request_key(char *key, size_t len, const char *prefix, int64_t pts,
+                      const struct output_plan *plan);
+
+/* File name extension of a format, without the dot ("png", "jpg", "ppm"). */
+const char *output_format_ext(enum frame_format f);
 
 enum frame_status { FRAME_SUCCEEDED, FRAME_FAILED, FRAME_CANCELLED };
 
@@ -71,7 +130,8 @@ struct frame_result {
     double requested_time;   /* t rounded to the stream's time base */
     double actual_time;      /* pts of the frame returned; NAN when none */
     char error[256];         /* "" on success */
-    struct blob *image;      /* encoded PNG on success, else NULL */
+    int width, height;       /* of the image, on success */
+    struct blob *image;      /* the encoded image on success, else NULL */
     char key[DECODER_KEY_MAX];   /* its cache key on success (decoder_cached()) */
 };
 

@@ -16,7 +16,7 @@
 #include <libdeflate.h>
 #include <png.h>
 
-#include "encode_png.h"
+#include "encode.h"
 
 #define IDAT_CHUNK (1u << 30)   /* well under PNG's 2^31 - 1 chunk limit */
 
@@ -74,8 +74,8 @@ static void on_warning(png_structp png, png_const_charp msg)
  */
 static void filter_rows(const struct image *img, int filter, uint8_t *out)
 {
-    size_t row = (size_t)img->width * (size_t)img->channels;
-    size_t bpp = (size_t)img->channels;
+    size_t bpp = image_pixel_bytes(img);
+    size_t row = (size_t)img->width * bpp;
 
     for (int y = 0; y < img->height; y++) {
         const uint8_t *cur = img->pixels + (size_t)y * img->stride;
@@ -105,13 +105,14 @@ static int filter_for(int level)
 static int write_png(png_structp png, png_infop info, const struct image *img,
                      int level, struct sink *s, struct work *w)
 {
-    size_t row = (size_t)img->width * (size_t)img->channels + 1;
+    size_t row = (size_t)img->width * image_pixel_bytes(img) + 1;
     size_t raw = row * (size_t)img->height, bound, packed;
 
     if (setjmp(png_jmpbuf(png)))
         return -1;
     png_set_write_fn(png, s, sink_write, sink_flush);
-    png_set_IHDR(png, info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
+    png_set_IHDR(png, info, (png_uint_32)img->width, (png_uint_32)img->height,
+                 img->depth == 16 ? 16 : 8,
                  img->channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     png_write_info(png, info);

@@ -151,6 +151,8 @@ static void fill_info(struct video *v, AVFormatContext *fmt, AVStream *st)
 
     v->info.width = v->rotation[0] ? h : w;
     v->info.height = v->rotation[0] ? w : h;
+    /* The CLI's choice: the stream's SAR, else the codec's. */
+    v->sar = av_guess_sample_aspect_ratio(fmt, st, NULL);
     v->info.frame_rate = rate.den && rate.num > 0 ? av_q2d(rate) : 0;
     snprintf(v->info.codec, sizeof(v->info.codec), "%s",
              avcodec_get_name(st->codecpar->codec_id));

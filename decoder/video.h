@@ -51,6 +51,7 @@ struct video {
     int synthetic_pts;            /* some frames timed by counting: never seek */
     int frames_whole;             /* progressive: a packet holds whole frames */
     int rotation[3];              /* transpose, reverse x, reverse y (convert.h) */
+    AVRational sar;               /* sample aspect ratio; 0/1 when unknown */
     struct video_info info;
     struct index index;
 };

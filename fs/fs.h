@@ -26,8 +26,9 @@ struct fs {
     int rootfd;
     struct decoder *dec;
     struct inode_table *inodes;
-    double default_tol;           /* seconds, may be INFINITY */
+    struct frame_request defaults;   /* what a name leaves out (-o tol=, w=, ...) */
     double list_interval;         /* seconds; 0 lists none */
+    enum frame_format list_format;   /* the extension listed names carry */
     int n_exts;
     char *exts[FS_MAX_EXTS];      /* lower case, without the dot */
     double timeout;               /* entry and attribute timeout, seconds */

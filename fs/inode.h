@@ -33,7 +33,8 @@ struct frame_meta {
     enum frame_status status;
     double requested_time, actual_time;
     char error[256];
-    size_t size;                 /* bytes of the PNG; 0 unless succeeded */
+    size_t size;                 /* bytes of the image; 0 unless succeeded */
+    int width, height;           /* of the image; 0 unless succeeded */
     struct source_version source;   /* the source it was produced from */
     struct stat src;             /* the video's attributes then (owner, mode, mtime) */
     char key[DECODER_KEY_MAX];   /* the image's cache key (decoder_cached()) */

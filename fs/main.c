@@ -20,16 +20,18 @@
 
 struct options {
     const char *source;
-    char *cache_size, *workers, *tol, *list_interval, *png_level, *video_ext;
+    char *cache_size, *workers, *list_interval, *list_ext, *png_level, *video_ext;
     int help, version, no_sandbox, decode_all;
+    struct frame_request defaults;   /* -o KEY=VALUE of the frame name keys */
+    int bad_default;                 /* one of those was invalid */
 };
 
 #define OPT(t, field) {t, offsetof(struct options, field), 0}
 static const struct fuse_opt option_spec[] = {
     OPT("cache_size=%s", cache_size),
     OPT("workers=%s", workers),
-    OPT("tol=%s", tol),
     OPT("list_interval=%s", list_interval),
+    OPT("list_ext=%s", list_ext),
     OPT("png_level=%s", png_level),
     OPT("video_ext=%s", video_ext),
     {"no_sandbox", offsetof(struct options, no_sandbox), 1},
@@ -47,25 +49,27 @@ static const struct fuse_opt option_spec[] = {
 static void usage(const char *prog)
 {
     printf("usage: %s [options] SOURCE_DIR MOUNTPOINT\n\n"
-           "Serves every video under SOURCE_DIR as a directory of PNG frames:\n"
-           "  MOUNTPOINT/clip.mp4/t=12.5,tol=0.1.png\n\n"
-           "frame name keys (t=...[,key=value...].png, see man framefs):\n"
-           "    t=SECONDS|[HH:]MM:SS[.fff]   the time (required)\n"
-           "    tol=SECONDS|inf      tolerance on both sides\n"
-           "    before=SECONDS       tolerance before t (overrides tol)\n"
-           "    after=SECONDS        tolerance after t (overrides tol)\n\n"
+           "Serves every video under SOURCE_DIR as a directory of still frames:\n"
+           "  MOUNTPOINT/clip.mp4/t=12.5,tol=0.1.png\n"
+           "  MOUNTPOINT/clip.mp4/t=50%%,w=224.jpg\n\n"
+           "frame name keys (t=...[,key=value...].png|.jpg|.ppm, see man framefs;\n"
+           "* marks the ones -o key=value sets mount-wide):\n", prog);
+    name_print_keys(stdout);
+    printf("\n"
            "framefs options (-o name=value):\n"
            "    cache_size=SIZE      frame cache budget (256M, 2G, bytes; default 256M)\n"
            "    workers=N            decoder threads (default: number of CPUs)\n"
-           "    tol=SECONDS          tolerance when a name gives none (default 0)\n"
            "    list_interval=SECS   spacing of listed frames, 0 lists none (default 1)\n"
+           "    list_ext=png|jpg|ppm extension of the listed frame names (default png)\n"
            "    png_level=0..9       deflate level of the PNGs (default %d)\n"
            "    video_ext=mp4,mkv,.. extensions shown as video directories\n"
+           "    KEY=VALUE            the default of a frame name key marked *\n"
+           "                         (tol=0.5, w=224, q=80, rotate=0, ...)\n"
            "    no_sandbox           decoder threads without their seccomp filter\n"
            "                         (debugging under valgrind only)\n"
            "    decode_all           also decode the unreferenced frames before a target\n"
            "                         (slower; for measuring what skipping them saves)\n\n",
-           prog, DEFAULT_PNG_LEVEL);
+           DEFAULT_PNG_LEVEL);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -78,6 +82,16 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
     if (key == FUSE_OPT_KEY_NONOPT && !o->source) {
         o->source = arg;
         return 0;
+    }
+    if (key == FUSE_OPT_KEY_OPT) {
+        int r = name_set_default(arg, &o->defaults);
+
+        if (r < 0 && !o->bad_default) {
+            fprintf(stderr, "framefs: invalid %s (see the frame name keys in --help)\n", arg);
+            o->bad_default = 1;
+        }
+        if (r <= 0)
+            return 0;                 /* a frame name key: not libfuse's */
     }
     return 1;
 }
@@ -192,8 +206,9 @@ static int apply_options(const struct options *o, struct fs *fs, struct decoder_
     dc->decode_threads = cpus > 1 ? (int)(cpus < 4 ? cpus : 4) : 1;
     dc->sandbox = !o->no_sandbox;
     dc->decode_all = o->decode_all;
-    fs->default_tol = 0;
+    fs->defaults = o->defaults;
     fs->list_interval = 1;
+    fs->list_format = FORMAT_PNG;
     fs->timeout = 1.0;
     if (o->cache_size && name_parse_size(o->cache_size, &dc->cache_bytes) < 0)
         return bad("invalid cache_size '%s' (examples: 256M, 2G, 1048576)", o->cache_size);
@@ -201,8 +216,10 @@ static int apply_options(const struct options *o, struct fs *fs, struct decoder_
         return bad("invalid workers '%s' (a whole number from 1 to 256)", o->workers);
     if (o->png_level && parse_int(o->png_level, 0, 9, &dc->png_level) < 0)
         return bad("invalid png_level '%s' (0 to 9)", o->png_level);
-    if (o->tol && name_parse_seconds(o->tol, 1, &fs->default_tol) < 0)
-        return bad("invalid tol '%s' (seconds, or inf)", o->tol);
+    if (o->bad_default)
+        return -1;
+    if (o->list_ext && name_parse_format(o->list_ext, strlen(o->list_ext), &fs->list_format) < 0)
+        return bad("invalid list_ext '%s' (png, jpg or ppm)", o->list_ext);
     if (o->list_interval && name_parse_seconds(o->list_interval, 0, &fs->list_interval) < 0)
         return bad("invalid list_interval '%s' (seconds; 0 lists none)", o->list_interval);
     if (source_set_exts(fs, o->video_ext ? o->video_ext : decoder_default_video_ext) < 0)
@@ -307,6 +324,7 @@ int main(int argc, char *argv[])
      * freed frame buffers stay spread over many arenas and RSS creeps up;
      * measured under load, 2 arenas cut peak RSS by about a fifth. */
     mallopt(M_ARENA_MAX, 2);
+    name_default_request(&o.defaults);
     if (fuse_opt_parse(&args, &o, option_spec, opt_proc) < 0 ||
         fuse_parse_cmdline(&args, &cl) < 0)
         goto out;
@@ -378,8 +396,8 @@ out:
     fuse_opt_free_args(&args);
     free(o.cache_size);
     free(o.workers);
-    free(o.tol);
     free(o.list_interval);
+    free(o.list_ext);
     free(o.png_level);
     free(o.video_ext);
     while (n_owned)

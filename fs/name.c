@@ -210,70 +210,255 @@ int name_parse_seconds(const char *s, int allow_inf, double *out)
     return parse_seconds(s, strlen(s), allow_inf, out);
 }
 
-/* The keys of a frame name; a value is remembered per key, once. */
-enum key { KEY_T, KEY_TOL, KEY_BEFORE, KEY_AFTER, KEY_COUNT };
+/* ---- frame names --------------------------------------------------------- */
 
-static const char *const key_names[KEY_COUNT] = { "t", "tol", "before", "after" };
+#define FMT_ALL ((1u << FORMAT_PNG) | (1u << FORMAT_JPEG) | (1u << FORMAT_PPM))
+#define FMT_PNG_PPM ((1u << FORMAT_PNG) | (1u << FORMAT_PPM))
+#define FMT_JPEG (1u << FORMAT_JPEG)
 
-struct params {
-    double value[KEY_COUNT];
-    int seen[KEY_COUNT];
+/* The one table of frame name keys: the parser, name_set_default() and
+ * --help (name_print_keys()) all read it; test_docs checks README and the
+ * man page against --help. */
+const struct name_key name_keys[] = {
+    [KEY_T] = {"t", "SECONDS|[HH:]MM:SS[.fff]|P%", "the time, or a percentage of the duration",
+               KT_TIME, 0, 0, {{0}}, FMT_ALL, 0},
+    [KEY_N] = {"n", "N", "the N-th frame (0-based, presentation order), instead of t",
+               KT_INT, 0, INT64_MAX, {{0}}, FMT_ALL, 0},
+    [KEY_TOL] = {"tol", "SECONDS|inf", "tolerance on both sides (default 0)",
+                 KT_SECONDS, 0, 0, {{0}}, FMT_ALL, 1},
+    [KEY_BEFORE] = {"before", "SECONDS|inf", "tolerance before t (overrides tol)",
+                    KT_SECONDS, 0, 0, {{0}}, FMT_ALL, 1},
+    [KEY_AFTER] = {"after", "SECONDS|inf", "tolerance after t (overrides tol)",
+                   KT_SECONDS, 0, 0, {{0}}, FMT_ALL, 1},
+    [KEY_W] = {"w", "W", "fit inside W pixels wide, never upscale (0: no bound)",
+               KT_INT, 0, 65535, {{0}}, FMT_ALL, 1},
+    [KEY_H] = {"h", "H", "fit inside H pixels high, never upscale (0: no bound)",
+               KT_INT, 0, 65535, {{0}}, FMT_ALL, 1},
+    [KEY_ROTATE] = {"rotate", "auto|0", "apply the display matrix (auto, default) or not",
+                    KT_WORD, 0, 0, {{"auto", 1}, {"0", 0}}, FMT_ALL, 1},
+    [KEY_ASPECT] = {"aspect", "coded|display", "display: stretch the width to square pixels",
+                    KT_WORD, 0, 0, {{"coded", 0}, {"display", 1}}, FMT_ALL, 1},
+    [KEY_DEPTH] = {"depth", "8|16", "bits per sample, .png and .ppm (default 8)",
+                   KT_WORD, 0, 0, {{"8", 8}, {"16", 16}}, FMT_PNG_PPM, 1},
+    [KEY_Q] = {"q", "1..100", "JPEG quality, .jpg only (default 90)",
+               KT_INT, 1, 100, {{0}}, FMT_JPEG, 1},
 };
 
-/* One "key=value" of s[0..len). */
-static int parse_param(const char *s, size_t len, struct params *p)
-{
-    const char *eq = memchr(s, '=', len);
-    if (!eq)
-        return -1;
-    size_t klen = (size_t)(eq - s), vlen = len - klen - 1;
-    const char *v = eq + 1;
+/* Extensions and the formats they name. */
+static const struct {
+    const char *ext;
+    enum frame_format format;
+} extensions[] = {
+    {"png", FORMAT_PNG}, {"jpg", FORMAT_JPEG}, {"jpeg", FORMAT_JPEG}, {"ppm", FORMAT_PPM},
+};
 
-    for (int k = 0; k < KEY_COUNT; k++) {
-        if (!slice_is(s, klen, key_names[k]))
-            continue;
-        if (p->seen[k])
-            return -1;                          /* repeated key */
-        p->seen[k] = 1;
-        if (k == KEY_T)
-            return parse_time(v, vlen, &p->value[k]);
-        return parse_seconds(v, vlen, 1, &p->value[k]);
+/* One parsed value, of the key's type. */
+union value {
+    double seconds;              /* KT_SECONDS, KT_TIME */
+    int64_t integer;             /* KT_INT, KT_WORD */
+};
+
+struct params {
+    union value value[KEY_COUNT];
+    int seen[KEY_COUNT];
+    int percent;                 /* t was given as P% */
+};
+
+/* Digits only, at most 18 of them (leading zeros aside), within [min, max]. */
+static int parse_integer(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+    int64_t v = 0;
+
+    if (!all_digits(s, len))
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (s[i] - '0');
     }
-    return -1;                                  /* unknown key */
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
 }
 
-int name_parse_frame(const char *name, double default_tol, struct frame_request *out)
+/* The value s[0..len) of key k into p. */
+static int parse_value(enum name_key_id k, const char *s, size_t len, struct params *p)
 {
-    static const char ext[] = ".png";
-    const size_t ext_len = sizeof ext - 1;
+    const struct name_key *key = &name_keys[k];
+    union value *v = &p->value[k];
+
+    switch (key->type) {
+    case KT_TIME:
+        if (len > 0 && s[len - 1] == '%') {
+            p->percent = 1;
+            return parse_seconds(s, len - 1, 0, &v->seconds);
+        }
+        return parse_time(s, len, &v->seconds);
+    case KT_SECONDS:
+        return parse_seconds(s, len, 1, &v->seconds);
+    case KT_INT:
+        return parse_integer(s, len, key->min, key->max, &v->integer);
+    case KT_WORD:
+        for (size_t i = 0; i < sizeof key->words / sizeof key->words[0]; i++)
+            if (key->words[i].word && slice_is(s, len, key->words[i].word)) {
+                v->integer = key->words[i].value;
+                return 0;
+            }
+        return -1;
+    }
+    return -1;
+}
+
+static int find_key(const char *s, size_t len)
+{
+    for (int k = 0; k < KEY_COUNT; k++)
+        if (slice_is(s, len, name_keys[k].name))
+            return k;
+    return -1;
+}
+
+/* One "key=value" of s[0..len), for a name of format fmt. */
+static int parse_param(const char *s, size_t len, enum frame_format fmt, struct params *p)
+{
+    const char *eq = memchr(s, '=', len);
+    int k;
+
+    if (!eq || (k = find_key(s, (size_t)(eq - s))) < 0)
+        return -1;                              /* unknown key */
+    if (p->seen[k] || !(name_keys[k].formats & (1u << fmt)))
+        return -1;                              /* repeated, or not for this format */
+    p->seen[k] = 1;
+    return parse_value(k, eq + 1, len - (size_t)(eq - s) - 1, p);
+}
+
+/* Store key k's value into r. */
+static void apply(enum name_key_id k, const union value *v, struct frame_request *r)
+{
+    switch (k) {
+    case KEY_T:
+        r->t = v->seconds;
+        break;
+    case KEY_N:
+        r->n = v->integer;
+        break;
+    case KEY_TOL:
+        r->before = r->after = v->seconds;
+        break;
+    case KEY_BEFORE:
+        r->before = v->seconds;
+        break;
+    case KEY_AFTER:
+        r->after = v->seconds;
+        break;
+    case KEY_W:
+        r->out.max_width = (int)v->integer;
+        break;
+    case KEY_H:
+        r->out.max_height = (int)v->integer;
+        break;
+    case KEY_ROTATE:
+        r->out.rotate = (int)v->integer;
+        break;
+    case KEY_ASPECT:
+        r->out.square_pixels = (int)v->integer;
+        break;
+    case KEY_DEPTH:
+        r->out.depth = (int)v->integer;
+        break;
+    case KEY_Q:
+        r->out.quality = (int)v->integer;
+        break;
+    case KEY_COUNT:
+        break;
+    }
+}
+
+void name_default_request(struct frame_request *out)
+{
+    *out = (struct frame_request){
+        .out = {.format = FORMAT_PNG, .rotate = 1, .depth = 8, .quality = 90},
+    };
+}
+
+int name_parse_format(const char *s, size_t len, enum frame_format *out)
+{
+    for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++)
+        if (slice_is(s, len, extensions[i].ext)) {
+            *out = extensions[i].format;
+            return 0;
+        }
+    return -1;
+}
+
+int name_parse_frame(const char *name, const struct frame_request *defaults,
+                     struct frame_request *out)
+{
     size_t len = strnlen(name, NAME_LEN_MAX + 1);
     struct params p = { .seen = { 0 } };
+    enum frame_format fmt;
+    const char *dot;
 
-    if (len > NAME_LEN_MAX || len <= ext_len ||
-        memcmp(name + len - ext_len, ext, ext_len) != 0)
+    if (len > NAME_LEN_MAX || !(dot = memrchr(name, '.', len)) || dot == name ||
+        name_parse_format(dot + 1, len - (size_t)(dot - name) - 1, &fmt) < 0)
         return -1;
-    len -= ext_len;
+    len = (size_t)(dot - name);
 
     /* Comma-separated parameters; an empty one ("t=1,.png") is invalid. */
     for (const char *s = name, *end = name + len;; ) {
         const char *comma = memchr(s, ',', (size_t)(end - s));
-        if (parse_param(s, (size_t)((comma ? comma : end) - s), &p))
+        if (parse_param(s, (size_t)((comma ? comma : end) - s), fmt, &p))
             return -1;
         if (!comma)
             break;
         s = comma + 1;
     }
-    if (!p.seen[KEY_T])
+    /* Exactly one position; a frame index has no tolerance. */
+    if (p.seen[KEY_T] == p.seen[KEY_N] ||
+        (p.seen[KEY_N] && (p.seen[KEY_TOL] || p.seen[KEY_BEFORE] || p.seen[KEY_AFTER])))
         return -1;
 
-    double tol = p.seen[KEY_TOL] ? p.value[KEY_TOL] : default_tol;
-    /* A compound literal zeroes whatever fields later work adds. */
-    *out = (struct frame_request){
-        .t = p.value[KEY_T],
-        .before = p.seen[KEY_BEFORE] ? p.value[KEY_BEFORE] : tol,
-        .after = p.seen[KEY_AFTER] ? p.value[KEY_AFTER] : tol,
-    };
+    struct frame_request r = *defaults;
+    /* tol first, so that before/after override it on their side. */
+    static const enum name_key_id order[] = {KEY_T, KEY_N, KEY_TOL, KEY_BEFORE, KEY_AFTER,
+                                             KEY_W, KEY_H, KEY_ROTATE, KEY_ASPECT,
+                                             KEY_DEPTH, KEY_Q};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (p.seen[order[i]])
+            apply(order[i], &p.value[order[i]], &r);
+    r.out.format = fmt;
+    r.kind = p.seen[KEY_N] ? TIME_INDEX : p.percent ? TIME_PERCENT : TIME_SECONDS;
+    if (r.kind == TIME_INDEX)
+        r.t = 0;
+    else
+        r.n = 0;
+    *out = r;
     return 0;
+}
+
+int name_set_default(const char *option, struct frame_request *defaults)
+{
+    const char *eq = strchr(option, '=');
+    struct params p = { .seen = { 0 } };
+    int k;
+
+    if (!eq || (k = find_key(option, (size_t)(eq - option))) < 0 || !name_keys[k].mount_wide)
+        return 1;
+    if (strlen(eq + 1) > NUMBER_LEN_MAX || parse_value(k, eq + 1, strlen(eq + 1), &p) < 0)
+        return -1;
+    apply(k, &p.value[k], defaults);
+    return 0;
+}
+
+void name_print_keys(FILE *f)
+{
+    for (int k = 0; k < KEY_COUNT; k++) {
+        char head[64];
+
+        snprintf(head, sizeof head, "%s=%s", name_keys[k].name, name_keys[k].syntax);
+        fprintf(f, "    %-30s %s%s\n", head, name_keys[k].help,
+                name_keys[k].mount_wide ? " *" : "");
+    }
 }
 
 /* Multiplier letter of a size: its power of 1024, or 0 when c is none. */

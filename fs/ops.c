@@ -257,7 +257,8 @@ static int list_frames(fuse_req_t req, struct fs *fs, struct node *n,
 
         if (t >= info->duration)
             break;
-        snprintf(name, sizeof(name), "t=%s.png", name_format_seconds(t, secs, sizeof(secs)));
+        snprintf(name, sizeof(name), "t=%s.%s", name_format_seconds(t, secs, sizeof(secs)),
+                 output_format_ext(fs->list_format));
         if (listing_add(req, l, name, name_ino(name), S_IFREG) < 0)
             return -ENOMEM;
     }
@@ -292,12 +293,14 @@ static void frame_done(void *arg, struct frame_result *res)
         struct node *n;
 
         memset(&m, 0, sizeof(m));
-        name_parse_frame(p->name, fs->default_tol, &m.req);
+        name_parse_frame(p->name, &fs->defaults, &m.req);
         m.status = res->status;
         m.requested_time = res->requested_time;
         m.actual_time = res->actual_time;
         snprintf(m.error, sizeof(m.error), "%s", res->error);
         m.size = res->image ? res->image->size : 0;
+        m.width = res->width;
+        m.height = res->height;
         /* The version actually decoded (the file may change meanwhile). */
         m.source = res->version.size || res->version.ino ? res->version : id_of(&p->src);
         snprintf(m.key, sizeof(m.key), "%s", res->key);
@@ -417,7 +420,7 @@ static void lookup_frame(fuse_req_t req, struct fs *fs, struct node *video, cons
     struct stat st;
     struct node *n;
 
-    if (name_parse_frame(name, fs->default_tol, &fr) < 0)
+    if (name_parse_frame(name, &fs->defaults, &fr) < 0)
         return reply_negative(req, fs);
     if (source_stat(fs, video->path, &st) < 0) {
         drop_stale_frames(fs, video, NULL, name);

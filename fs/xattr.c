@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,9 +31,14 @@ static void add(struct xattr_set *s, const char *name, const char *fmt, ...)
 void xattr_of_frame(const struct frame_meta *m, struct xattr_set *out)
 {
     out->n = 0;
-    add(out, "user.requested_time", "%.6f", m->requested_time);
-    if (m->status == FRAME_SUCCEEDED)
+    /* Unknown when a percentage or frame index could not be resolved. */
+    if (!isnan(m->requested_time))
+        add(out, "user.requested_time", "%.6f", m->requested_time);
+    if (m->status == FRAME_SUCCEEDED) {
         add(out, "user.actual_time", "%.6f", m->actual_time);
+        add(out, "user.width", "%d", m->width);
+        add(out, "user.height", "%d", m->height);
+    }
     add(out, "user.result", "%s", status_names[m->status]);
     if (m->status != FRAME_SUCCEEDED)
         add(out, "user.error", "%s", m->error[0] ? m->error : "unknown error");

@@ -50,7 +50,7 @@
 #include "../../cache/cache.h"
 #include "../../decoder/avlog.h"
 #include "../../decoder/convert.h"
-#include "../../decoder/encode_png.h"
+#include "../../decoder/encode.h"
 #include "../../decoder/fdio.h"
 #include "../../decoder/index.h"
 #include "../../decoder/load.h"
@@ -198,7 +198,7 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* encode_png.h: a PNG of the image's size and kind, holding its pixels. */
+/* encode.h: a PNG of the image's size and kind, holding its pixels. */
 static void check_png(const struct blob *b, const struct image *img)
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -238,10 +238,21 @@ static void check_image(const struct image *img, const AVFrame *frame, const int
 {
     CHECK(img->width > 0 && img->height > 0 && img->pixels);
     CHECK(img->channels == 3 || img->channels == 4);
+    CHECK(img->depth == 8);
     CHECK(img->stride >= (size_t)img->width * img->channels);
     /* Turned upright: a transpose swaps the frame's sides. */
     CHECK(img->width == (rot[0] ? frame->height : frame->width));
     CHECK(img->height == (rot[0] ? frame->width : frame->height));
+}
+
+/* The plan decoder.c makes for a full-size 8-bit PNG of this frame. */
+static void full_size_plan(const struct video *v, const AVFrame *frame, struct output_plan *plan)
+{
+    struct output_spec spec = {.format = FORMAT_PNG, .rotate = 1, .depth = 8};
+    struct output_source src = {.width = frame->width, .height = frame->height,
+                                .rotation = {v->rotation[0], v->rotation[1], v->rotation[2]}};
+
+    output_plan_make(&spec, &src, plan);
 }
 
 /* Tolerance in ticks as decoder.c computes it. */
@@ -262,6 +273,7 @@ static void request(struct video *v, struct dec_ctx **ctx, unsigned char tb, uns
     struct budget bud = {.max_polls = GET_PACKETS, .deadline = deadline};
     char err[256] = "";
     AVFrame *frame = NULL;
+    struct output_plan plan;
     struct image img;
     struct blob *b;
     int ret;
@@ -300,7 +312,8 @@ static void request(struct video *v, struct dec_ctx **ctx, unsigned char tb, uns
     CHECK(frame && frame == (*ctx)->out);
     CHECK(frame->width > 0 && frame->height > 0);
     CHECK((int64_t)frame->width * frame->height <= FDIO_MAX_PIXELS);
-    if ((ret = convert_frame(&(*ctx)->convert, frame, v->rotation, &img, err, sizeof(err))) < 0) {
+    full_size_plan(v, frame, &plan);
+    if ((ret = convert_frame(&(*ctx)->convert, frame, &plan, 1, &img, err, sizeof(err))) < 0) {
         CHECK(!img.pixels && (err[0] || ret == AVERROR(ENOMEM)));
         return;
     }

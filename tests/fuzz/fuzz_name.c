@@ -21,16 +21,19 @@
 /* A value no parser produces, to see whether *out was written. */
 #define SENTINEL (-12345.0)
 
-static int ends_with_png(const char *s, size_t len)
+static int ends_with(const char *s, size_t len, const char *ext)
 {
-    return len >= 4 && memcmp(s + len - 4, ".png", 4) == 0;
+    size_t n = strlen(ext);
+
+    return len >= n && memcmp(s + len - n, ext, n) == 0;
 }
 
-static void check_frame(const char *s, size_t len, double default_tol)
+/* name.h's promises about a parsed name, under mount defaults d. */
+static void check_frame(const char *s, size_t len, const struct frame_request *d)
 {
     struct frame_request r = { .t = SENTINEL, .before = SENTINEL, .after = SENTINEL };
 
-    if (name_parse_frame(s, default_tol, &r) != 0) {
+    if (name_parse_frame(s, d, &r) != 0) {
         /* On failure *out is left untouched. */
         CHECK(r.t == SENTINEL && r.before == SENTINEL && r.after == SENTINEL);
         return;
@@ -38,7 +41,48 @@ static void check_frame(const char *s, size_t len, double default_tol)
     CHECK(isfinite(r.t) && r.t >= 0);
     CHECK(!isnan(r.before) && r.before >= 0);
     CHECK(!isnan(r.after) && r.after >= 0);
-    CHECK(len <= 255 && ends_with_png(s, len));
+    CHECK(r.n >= 0);
+    CHECK(r.kind == TIME_SECONDS || r.kind == TIME_PERCENT || r.kind == TIME_INDEX);
+    CHECK(r.kind == TIME_INDEX ? r.t == 0 && strstr(s, "n=") : r.n == 0);
+    CHECK(r.kind != TIME_PERCENT || memchr(s, '%', len));
+    CHECK(r.out.max_width >= 0 && r.out.max_width <= 65535);
+    CHECK(r.out.max_height >= 0 && r.out.max_height <= 65535);
+    CHECK(r.out.rotate == 0 || r.out.rotate == 1);
+    CHECK(r.out.square_pixels == 0 || r.out.square_pixels == 1);
+    CHECK(r.out.depth == 8 || r.out.depth == 16);
+    CHECK(r.out.quality >= 1 && r.out.quality <= 100);
+    CHECK(len <= 255);
+    switch (r.out.format) {
+    case FORMAT_PNG:
+        CHECK(ends_with(s, len, ".png") && !strstr(s, "q="));
+        break;
+    case FORMAT_JPEG:
+        CHECK((ends_with(s, len, ".jpg") || ends_with(s, len, ".jpeg")) &&
+              !strstr(s, "depth="));
+        break;
+    case FORMAT_PPM:
+        CHECK(ends_with(s, len, ".ppm") && !strstr(s, "q="));
+        break;
+    default:
+        CHECK(0);
+    }
+    /* A key the name gives wins over the default (mount w=224 below). */
+    if (!strstr(s, "w="))
+        CHECK(r.out.max_width == d->out.max_width);
+}
+
+/* Mount-wide defaults from the same text: must never crash, and a value
+ * taken is in range. */
+static void check_default(const char *s)
+{
+    struct frame_request d;
+
+    name_default_request(&d);
+    int r = name_set_default(s, &d);
+    CHECK(r == -1 || r == 0 || r == 1);
+    CHECK(d.out.depth == 8 || d.out.depth == 16);
+    CHECK(d.out.quality >= 1 && d.out.quality <= 100);
+    CHECK(!isnan(d.before) && d.before >= 0);
 }
 
 static void check_time(const char *s)
@@ -114,8 +158,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
     size_t len = strlen(s);     /* an embedded NUL ends the string */
 
-    check_frame(s, len, 0);
-    check_frame(s, len, INFINITY);
+    struct frame_request d;
+    name_default_request(&d);
+    check_frame(s, len, &d);
+    d.before = d.after = INFINITY;
+    d.out.max_width = 224;
+    d.out.quality = 70;
+    d.out.depth = 16;
+    check_frame(s, len, &d);
+    check_default(s);
     check_time(s);
     check_seconds(s);
     check_size(s);

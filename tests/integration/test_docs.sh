@@ -33,9 +33,30 @@ done
 [ -z "$missing" ] && pass "every option is in README.md and the man page" || fail "options missing:$missing"
 missing=""
 for k in "${keys[@]}"; do
-    grep -q -- "\`$k\`" "$README" || missing+=" README:$k"
+    grep -q -- "\`$k[=\`]" "$README" || missing+=" README:$k"
     printf '%s\n' "$manpage" | grep -qE "(^|[[:space:](,])$k([[:space:]=),]|$)" || missing+=" man:$k"
 done
 [ -z "$missing" ] && pass "every frame name key is in README.md and the man page" || fail "keys missing:$missing"
+
+# README's key table is checked against the key table (through --help): one
+# row per key, its value syntax spelled the same, and "mount-wide" yes
+# exactly for the keys --help marks with "*".
+wrong=""
+while read -r spec rest; do
+    md=${spec//|/\\|}
+    row=$(grep -F -- "| \`$md\` |" "$README" | head -1)
+    if [ -z "$row" ]; then
+        wrong+=" no-row:$spec"
+        continue
+    fi
+    mw=no
+    case $rest in *" *") mw=yes ;; esac
+    last=$(printf '%s\n' "$row" | awk -F' [|] ' '{ print $NF }')
+    case $last in "$mw"*) ;; *) wrong+=" mount-wide:$spec($mw, README: $last)" ;; esac
+done < <(printf '%s\n' "$help" | sed -n '/^frame name keys/,/^$/p' | grep -E '^    [a-z_]+=')
+rows=$(sed -n '/^## Frame names/,/^## /p' "$README" | grep -cE '^[|] `[a-z_]+=')
+[ -z "$wrong" ] && [ "$rows" -eq "${#keys[@]}" ] &&
+    pass "README's key table has one row per key ($rows), syntax and mount-wide as the key table" ||
+    fail "README's key table disagrees with --help:$wrong (rows $rows, keys ${#keys[@]})"
 
 [ "$(failures)" -eq 0 ]

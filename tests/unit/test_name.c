@@ -28,12 +28,22 @@ static const char *show(const char *s)
     return buf;
 }
 
+/* The mount defaults with tolerance dtol. */
+static struct frame_request defaults_tol(double dtol)
+{
+    struct frame_request d;
+
+    name_default_request(&d);
+    d.before = d.after = dtol;
+    return d;
+}
+
 /* Does `name` parse, with default tolerance dtol, to exactly (t, b, a)? */
 static int parses(const char *name, double dtol, double t, double b, double a)
 {
-    struct frame_request r;
+    struct frame_request r, d = defaults_tol(dtol);
 
-    return name_parse_frame(name, dtol, &r) == 0 &&
+    return name_parse_frame(name, &d, &r) == 0 && r.kind == TIME_SECONDS &&
            r.t == t && r.before == b && r.after == a;
 }
 
@@ -45,9 +55,9 @@ static void valid(const char *name, double dtol, double t, double b, double a)
 
 static void invalid(const char *name)
 {
-    struct frame_request r = { .t = -42 };
+    struct frame_request r = { .t = -42 }, d = defaults_tol(0);
 
-    CHECK(name_parse_frame(name, 0, &r) == -1 && r.t == -42,
+    CHECK(name_parse_frame(name, &d, &r) == -1 && r.t == -42,
           "invalid \"%s\" rejected, output untouched", show(name));
 }
 
@@ -106,7 +116,7 @@ static void test_valid_names(void)
 static void test_invalid_names(void)
 {
     static const char *const bad[] = {
-        "", ".png", "png", "t=1", "t=1.", "t=1.PNG", "t=1.Png", "t=1.jpg",
+        "", ".png", "png", "t=1", "t=1.", "t=1.PNG", "t=1.Png", "t=1.JPG", "t=1.gif", "t=1.",
         "t=1.png.png", "t=1.png ", " t=1.png", "t=1.pngx", "t=1..png",
         "t=.png", "t=1,.png", ",t=1.png", "t=1,,tol=1.png", "t.png", "t=.png",
         "=1.png", "t==1.png", "t=1=2.png", "t=1;tol=1.png",
@@ -145,6 +155,92 @@ static void test_invalid_names(void)
     strcpy(name + 251, "1.png");
     CHECK(strlen(name) == 256, "256-byte name built");
     invalid(name);
+}
+
+/* Parse with the plain defaults; 0 and *r, or -1. */
+static int parse(const char *name, struct frame_request *r)
+{
+    struct frame_request d;
+
+    name_default_request(&d);
+    return name_parse_frame(name, &d, r);
+}
+
+static void test_output_keys(void)
+{
+    struct frame_request r, d;
+
+    CHECK(parse("t=1.png", &r) == 0 && r.out.format == FORMAT_PNG && r.out.max_width == 0 &&
+          r.out.max_height == 0 && r.out.rotate == 1 && r.out.square_pixels == 0 &&
+          r.out.depth == 8 && r.out.quality == 90, "defaults: full-size 8-bit PNG, rotate=auto");
+    CHECK(parse("t=1,w=176.png", &r) == 0 && r.out.max_width == 176 && r.out.max_height == 0,
+          "w=176");
+    CHECK(parse("h=99,t=1,w=0.jpg", &r) == 0 && r.out.max_height == 99 &&
+          r.out.max_width == 0 && r.out.format == FORMAT_JPEG, "h=99,w=0 on .jpg, any order");
+    CHECK(parse("t=1,w=0176.png", &r) == 0 && r.out.max_width == 176, "w=0176");
+    CHECK(parse("t=1,rotate=0.png", &r) == 0 && r.out.rotate == 0, "rotate=0");
+    CHECK(parse("t=1,rotate=auto.png", &r) == 0 && r.out.rotate == 1, "rotate=auto");
+    CHECK(parse("t=1,aspect=display.png", &r) == 0 && r.out.square_pixels == 1, "aspect=display");
+    CHECK(parse("t=1,aspect=coded.png", &r) == 0 && r.out.square_pixels == 0, "aspect=coded");
+    CHECK(parse("t=1,depth=16.png", &r) == 0 && r.out.depth == 16, "depth=16 on .png");
+    CHECK(parse("t=1,depth=16.ppm", &r) == 0 && r.out.depth == 16 && r.out.format == FORMAT_PPM,
+          "depth=16 on .ppm");
+    CHECK(parse("t=1,q=1.jpg", &r) == 0 && r.out.quality == 1, "q=1");
+    CHECK(parse("t=1,q=100.jpeg", &r) == 0 && r.out.quality == 100 &&
+          r.out.format == FORMAT_JPEG, "q=100 on .jpeg");
+    CHECK(parse("t=50%.png", &r) == 0 && r.kind == TIME_PERCENT && r.t == 50, "t=50%%");
+    CHECK(parse("t=0%.png", &r) == 0 && r.kind == TIME_PERCENT && r.t == 0, "t=0%%");
+    CHECK(parse("t=12.5%,tol=1.png", &r) == 0 && r.kind == TIME_PERCENT && r.t == 12.5 &&
+          r.before == 1, "t=12.5%%,tol=1");
+    CHECK(parse("t=150%.png", &r) == 0 && r.kind == TIME_PERCENT && r.t == 150,
+          "t=150%% parses (fails later, past the end)");
+    CHECK(parse("n=0.png", &r) == 0 && r.kind == TIME_INDEX && r.n == 0, "n=0");
+    CHECK(parse("w=64,n=123456789012.jpg", &r) == 0 && r.kind == TIME_INDEX &&
+          r.n == 123456789012LL && r.out.max_width == 64, "n=123456789012 with w");
+
+    /* Mount-wide defaults, and a name's key overriding them. */
+    name_default_request(&d);
+    CHECK(name_set_default("w=224", &d) == 0 && name_set_default("q=80", &d) == 0 &&
+          name_set_default("rotate=0", &d) == 0 && name_set_default("depth=16", &d) == 0 &&
+          name_set_default("aspect=display", &d) == 0 && name_set_default("tol=0.5", &d) == 0,
+          "mount-wide w, q, rotate, depth, aspect, tol");
+    CHECK(name_parse_frame("t=1.jpg", &d, &r) == 0 && r.out.max_width == 224 &&
+          r.out.quality == 80 && r.out.rotate == 0 && r.out.square_pixels == 1 &&
+          r.before == 0.5 && r.after == 0.5, "defaults apply to a bare name");
+    CHECK(name_parse_frame("t=1,w=64,q=95,rotate=auto,before=0.png", &d, &r) != 0,
+          "q from the name on a .png is still invalid with a mount default");
+    CHECK(name_parse_frame("t=1,w=64,rotate=auto,before=0,aspect=coded.png", &d, &r) == 0 &&
+          r.out.max_width == 64 && r.out.rotate == 1 && r.out.square_pixels == 0 &&
+          r.out.depth == 16 && r.before == 0 && r.after == 0.5, "name keys override defaults");
+    CHECK(name_set_default("w=-1", &d) == -1 && name_set_default("q=0", &d) == -1 &&
+          name_set_default("depth=12", &d) == -1 && name_set_default("rotate=90", &d) == -1 &&
+          name_set_default("tol=x", &d) == -1, "bad mount-wide values rejected");
+    CHECK(name_set_default("t=1", &d) == 1 && name_set_default("n=1", &d) == 1 &&
+          name_set_default("allow_other", &d) == 1 && name_set_default("ro", &d) == 1 &&
+          name_set_default("cache_size=1M", &d) == 1, "not mount-wide keys: not ours");
+
+    static const char *const bad[] = {
+        "t=1,w=-1.png", "t=1,w=+1.png", "t=1,w=abc.png", "t=1,w=1.5.png", "t=1,w=.png",
+        "t=1,w=65536.png", "t=1,h=-5.png", "t=1,h=1e3.png", "t=1,w=1,w=2.png",
+        "t=1,q=0.jpg", "t=1,q=101.jpg", "t=1,q=90.png", "t=1,q=90.ppm", "t=1,q=.jpg",
+        "t=1,depth=12.png", "t=1,depth=16.jpg", "t=1,depth=08.png", "t=1,depth=.png",
+        "t=1,rotate=45.png", "t=1,rotate=90.png", "t=1,rotate=AUTO.png", "t=1,rotate=.png",
+        "t=1,aspect=square.png", "t=1,aspect=.png",
+        "n=1.5.png", "n=-1.png", "n=.png", "n=1e3.png", "n=1,t=1.png", "t=1,n=1.png",
+        "n=1,tol=1.png", "n=1,before=0.png", "n=1,after=inf.png", "n=1,n=2.png",
+        "n=99999999999999999999.png",
+        "t=abc%.png", "t=%.png", "t=-1%.png", "t=1:00%.png", "t=50%%.png", "t=%50.png",
+        "t=inf%.png", "t=1e2%.png", "t=50 %.png", "w=100.png", "q=50.jpg",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        invalid(bad[i]);
+
+    enum frame_format f;
+    CHECK(name_parse_format("jpg", 3, &f) == 0 && f == FORMAT_JPEG &&
+          name_parse_format("ppm", 3, &f) == 0 && f == FORMAT_PPM &&
+          name_parse_format("png", 3, &f) == 0 && f == FORMAT_PNG &&
+          name_parse_format("gif", 3, &f) == -1 && name_parse_format("PNG", 3, &f) == -1,
+          "formats by extension");
 }
 
 static void test_time_and_seconds(void)
@@ -275,6 +371,7 @@ int main(void)
 {
     test_valid_names();
     test_invalid_names();
+    test_output_keys();
     test_time_and_seconds();
     test_size();
     test_format();

@@ -1,0 +1,26 @@
+/*
+ * decoder/encode — RGB(A) pixels -> image file bytes in memory: PNG (libpng
+ * and libdeflate), JPEG (libturbojpeg) and binary PPM.  Each encoder is a pure
+ * function of its inputs (same pixels and settings, same bytes) and
+ * thread-safe; none opens anything.
+ */
+#ifndef FRAMEFS_ENCODE_H
+#define FRAMEFS_ENCODE_H
+
+#include "../cache/cache.h"
+#include "convert.h"
+#include "decoder.h"
+
+/* The image in plan's format (depth and quality from the plan too).  A new
+ * blob, or NULL with err set. */
+struct blob *encode_image(const struct image *img, const struct output_plan *plan,
+                          int png_level, char *err, size_t errlen);
+
+/* PNG at zlib level 0..9; 8 or 16 bits per sample, RGB or RGBA. */
+struct blob *encode_png(const struct image *img, int level, char *err, size_t errlen);
+/* Baseline JPEG, 4:2:0, of 8-bit RGB (alpha is ignored); quality 1..100. */
+struct blob *encode_jpeg(const struct image *img, int quality, char *err, size_t errlen);
+/* P6, maxval 255 or (16 bits) 65535; alpha is dropped. */
+struct blob *encode_ppm(const struct image *img, char *err, size_t errlen);
+
+#endif
