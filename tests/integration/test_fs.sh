@@ -366,7 +366,7 @@ done
 
 alive "$MNT"
 
-for name in 't=abc.png' 'x=1.png' 't=1.jpg' 't=-1.png' 'tol=1.png' 't=1,tol=-1.png' \
+for name in 't=abc.png' 'x=1.png' 't=1.gif' 't=-1.png' 'tol=1.png' 't=1,tol=-1.png' \
     't=1,t=2.png' 't=.png' 't=1,foo=2.png' 't=nan.png' 't=inf.png' 't=1e3.png' 't=+1.png' \
     't=1 .png' 't= 1.png' 't=1.png.png' 't=1,.png' 't=1,tol=.png' 't=1,before=-0.1.png' \
     't=1,after=x.png' 't=00:61.png' 't=1' '.png' 't=1.' 'T=1.png' 't=1,tol=1,tol=2.png' \

@@ -121,7 +121,7 @@ for n in ("T=1.png", "t=1.PNG", "t=1.Png", "TOL=1,t=1.png", "t=1,TOL=1.png", "t=
           "t=1,tol=1,before=1,after=1,tol=1.png", "=1.png", ".png", "t=.png", "t=1,.png", ",t=1.png",
           "t=1,,tol=1.png", "t==1.png", "t=1=1.png", "t=1,=.png", "t 1.png", "t= 1.png",
           "t=1 .png", " t=1.png", "t=1.png ", "t =1.png", "t=1, tol=1.png", "t=1,tol =1.png",
-          "t=1.png.png", "t=1.jpg", "t=1.png.", "t=1.pngx", "t=1png", "t=1", "t=1.", "png",
+          "t=1.png.png", "t=1.gif", "t=1.png.", "t=1.pngx", "t=1png", "t=1", "t=1.", "png",
           "\uff54=1.png", "t\uff1d1.png", "t=1\uff0epng", "t=1.\uff50ng", "t=1.png\u200b",
           "t\u0301=1.png", "\u202et=1.png", "t=\U0001F600.png", "t=1,\u00e9=1.png", "..png", "...",
           "t=1,tol=inf,before=inf,after=inf.png", "t=00:00:00.000001.png", "t=1:59:59.999.png"):
@@ -165,7 +165,7 @@ while len(names) < 2200:
 keys = [b"t", b"tol", b"before", b"after", b"T", b"x", b"", b"tt", b"t ", b"TOL", b"time"]
 values = [b"1", b"0", b"3.999", b"4", b"100000", b".5", b"inf", b"nan", b"-1", b"1e3", b"00:01",
           b"1:60", b"", b" ", b"0.0000001", b"9" * 200, b"1\x01", b"\xff", b"1,5"]
-exts = [b".png", b".png", b".png", b".PNG", b".jpg", b"", b".png.png", b".pn", b".png\n"]
+exts = [b".png", b".png", b".png", b".PNG", b".gif", b"", b".png.png", b".pn", b".png\n"]
 while len(names) < 2700:
     params = [rng.choice(keys) + b"=" + rng.choice(values) for _ in range(rng.randint(1, 4))]
     add(b",".join(params) + rng.choice(exts))

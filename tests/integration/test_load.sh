@@ -115,7 +115,7 @@ ops_for() {
         END {
             nb = split("513 4096 65536 131072 1048576", bss, " ")
             bad[1] = "t=%d.%dx.png"; bad[2] = "t=%d,foo=%d.png"; bad[3] = "x=%d.%d.png"
-            bad[4] = "t=%d.%d.jpg"; bad[5] = "t=-%d.%d.png"; bad[6] = "t=%d,tol=-%d.png"
+            bad[4] = "t=%d.%d.gif"; bad[5] = "t=-%d.%d.png"; bad[6] = "t=%d,tol=-%d.png"
             for (k = 0; k < ops; k++) {
                 x = rnd()
                 if (x < 0.65) {
