@@ -16,8 +16,10 @@ BIN      ?= framefs
 CACHE_SRC   := $(wildcard cache/*.c)
 DECODER_SRC := $(wildcard decoder/*.c)
 FS_SRC      := $(wildcard fs/*.c)
+# The FUSE handlers (fs/ops.h).
+FS_OPS_SRC  := fs/ops.c fs/request.c fs/dir.c fs/frame.c fs/passthrough.c
 # Everything but the entry point and the FUSE handlers: what unit tests link.
-LIB_SRC     := $(CACHE_SRC) $(DECODER_SRC) $(filter-out fs/main.c fs/ops.c,$(FS_SRC))
+LIB_SRC     := $(CACHE_SRC) $(DECODER_SRC) $(filter-out fs/main.c $(FS_OPS_SRC),$(FS_SRC))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 

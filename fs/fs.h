@@ -1,6 +1,6 @@
 /*
  * fs/fs — the mounted filesystem's state, shared by main.c (which builds it
- * and tears it down), ops.c (the FUSE handlers) and source.c (the read-only
+ * and tears it down), the FUSE handlers (ops.h) and source.c (the read-only
  * view of SOURCE_DIR).
  *
  * Everything in struct fs is set before the session starts and read-only

@@ -65,6 +65,14 @@ static void unhash_locked(struct inode_table *t, struct node *n)
     n->hashed = 0;
 }
 
+static void node_free(struct node *n)
+{
+    free(n->name);
+    free(n->path);
+    free(n->frame);
+    free(n);
+}
+
 /* Free n, and then its parent if that was all that kept the parent. */
 static void release_locked(struct inode_table *t, struct node *n)
 {
@@ -76,9 +84,7 @@ static void release_locked(struct inode_table *t, struct node *n)
         n->all_prev->all_next = n->all_next;
         if (n->all_next)
             n->all_next->all_prev = n->all_prev;
-        free(n->name);
-        free(n->path);
-        free(n);
+        node_free(n);
         t->count--;
         n = parent;
     }
@@ -105,16 +111,16 @@ struct node *inode_insert(struct inode_table *t, struct node *parent, const char
     struct node *n = calloc(1, sizeof(*n)), *old;
     unsigned b = bucket_of(parent, name);
 
-    if (!n || !(n->name = strdup(name)) || !(n->path = strdup(path))) {
+    if (!n || !(n->name = strdup(name)) || !(n->path = strdup(path)) ||
+        (frame && !(n->frame = malloc(sizeof(*n->frame))))) {
         if (n)
-            free(n->name);
-        free(n);
+            node_free(n);
         return NULL;
     }
     n->kind = kind;
     n->parent = parent;
     if (frame)
-        n->frame = *frame;
+        *n->frame = *frame;
     n->nlookup = 1;
     pthread_mutex_lock(&t->lock);
     for (old = t->buckets[b]; old; old = old->hnext)
@@ -172,9 +178,7 @@ void inode_table_free(struct inode_table *t)
      * hashed or replaced, from the list of all nodes. */
     for (n = t->root.all_next; n; n = next) {
         next = n->all_next;
-        free(n->name);
-        free(n->path);
-        free(n);
+        node_free(n);
     }
     pthread_mutex_destroy(&t->lock);
     free(t);

@@ -6,7 +6,8 @@
  * it (nlookup > 0) or it has children in the table; the table's mutex
  * protects nlookup, the child counts and the name hash.  Everything else in a
  * node is immutable after inode_insert(), so handlers read it without a lock
- * while the kernel holds a lookup on the node.
+ * while the kernel holds a lookup on the node.  A node owns its name, path
+ * and frame_meta: all are freed with it.
  *
  * A frame whose source changed, or an entry whose kind changed, is replaced:
  * inode_insert() unhashes the old node (it lives on until forgotten) and the
@@ -46,7 +47,7 @@ struct node {
     char *path;                  /* relative to SOURCE_DIR ("." for the root);
                                     a frame's is its video's path */
     struct node *parent;
-    struct frame_meta frame;     /* NODE_FRAME only */
+    struct frame_meta *frame;    /* NODE_FRAME only, else NULL */
 
     /* private: under the table lock */
     uint64_t nlookup;
@@ -70,7 +71,8 @@ struct node *inode_get(struct inode_table *t, fuse_ino_t ino);
 struct node *inode_find(struct inode_table *t, struct node *parent, const char *name);
 
 /* A new child node with nlookup 1, replacing any hashed child of that name.
- * `frame` may be NULL (not a frame).  NULL on ENOMEM. */
+ * `frame` (copied) is given for NODE_FRAME and NULL for every other kind.
+ * NULL on ENOMEM. */
 struct node *inode_insert(struct inode_table *t, struct node *parent, const char *name,
                           enum node_kind kind, const char *path,
                           const struct frame_meta *frame);

@@ -208,7 +208,7 @@ void source_attr(const struct node *n, const struct stat *src, struct stat *out)
     case NODE_FRAME:
         out->st_mode = S_IFREG | r;
         out->st_nlink = 1;
-        out->st_size = (off_t)n->frame.size;
+        out->st_size = (off_t)n->frame->size;
         break;
     }
     out->st_blocks = (out->st_size + 511) / 512;

@@ -1,0 +1,132 @@
+/*
+ * Requests that need the decoder become jobs: the handler copies what the
+ * reply needs into a `struct pending`, registers the interrupt callback,
+ * submits, and returns; the worker's completion callback replies.  The FUSE
+ * loop never waits for a decode.  Also the replies the handlers share.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "xattr.h"
+
+/* ---- requests waiting on the decoder ------------------------------------ */
+
+/* Runs under libfuse's request lock: only set the flag. */
+static void on_interrupt(fuse_req_t req, void *data)
+{
+    struct pending *p = data;
+
+    (void)req;
+    atomic_store(&p->cancel, 1);
+}
+
+struct pending *pending_new(fuse_req_t req, enum pending_kind kind, struct node *n)
+{
+    struct pending *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    p->kind = kind;
+    p->req = req;
+    p->fs = fs_of(req);
+    p->node = n;
+    atomic_init(&p->cancel, 0);
+    return p;
+}
+
+void pending_free(struct pending *p)
+{
+    free(p->name);
+    free(p);
+}
+
+/* Called first by every completion: after it, no interrupt callback runs. */
+void pending_finish(struct pending *p)
+{
+    fuse_req_interrupt_func(p->req, NULL, NULL);
+}
+
+/* Register for interrupts, then queue; on failure reply at once.  A frame job
+ * (fr given) completes with frame_done, an info job with info_done. */
+static void submit(struct pending *p, const struct frame_request *fr, frame_done_fn frame_done,
+                   info_done_fn info_done)
+{
+    /* The decoder reads only this fd, opened here where it is checked: it
+     * never opens anything by name (and its threads cannot). */
+    int fd = source_open_video(p->fs, p->node->path), ret = fd;
+
+    fuse_req_interrupt_func(p->req, on_interrupt, p);
+    if (fd >= 0 && fr)
+        ret = decoder_submit_frame(p->fs->dec, fd, p->node->path, fr, &p->cancel, frame_done, p);
+    else if (fd >= 0)
+        ret = decoder_submit_info(p->fs->dec, fd, p->node->path, &p->cancel, info_done, p);
+    if (ret < 0) {
+        pending_finish(p);
+        fuse_reply_err(p->req, -ret);
+        pending_free(p);
+    }
+}
+
+void submit_frame(struct pending *p, const struct frame_request *fr, frame_done_fn done)
+{
+    submit(p, fr, done, NULL);
+}
+
+void submit_info(struct pending *p, info_done_fn done)
+{
+    submit(p, NULL, NULL, done);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+void reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *src)
+{
+    struct fuse_entry_param e;
+
+    memset(&e, 0, sizeof(e));
+    e.ino = inode_number(n);
+    e.attr_timeout = fs->timeout;
+    e.entry_timeout = fs->timeout;
+    source_attr(n, src, &e.attr);
+    if (fuse_reply_entry(req, &e) != 0)
+        inode_forget(fs->inodes, n, 1);   /* the kernel never got it */
+}
+
+void reply_negative(fuse_req_t req, struct fs *fs)
+{
+    struct fuse_entry_param e;
+
+    memset(&e, 0, sizeof(e));
+    e.entry_timeout = fs->timeout;
+    fuse_reply_entry(req, &e);
+}
+
+void reply_xattr_value(fuse_req_t req, const struct xattr_set *s, const char *name,
+                       size_t size)
+{
+    const char *value;
+    size_t len;
+    int ret = xattr_get(s, name, size, &value, &len);
+
+    if (ret < 0)
+        fuse_reply_err(req, -ret);
+    else if (size == 0)
+        fuse_reply_xattr(req, len);
+    else
+        fuse_reply_buf(req, value, len);
+}
+
+void reply_xattr_list(fuse_req_t req, const struct xattr_set *s, size_t size)
+{
+    char buf[XATTR_MAX * 32];
+    size_t len;
+    int ret = xattr_list(s, buf, size < sizeof(buf) ? size : sizeof(buf), &len);
+
+    if (ret < 0)
+        fuse_reply_err(req, -ret);
+    else if (size == 0)
+        fuse_reply_xattr(req, len);
+    else
+        fuse_reply_buf(req, buf, len);
+}
