@@ -15,7 +15,8 @@
  *   Another lru_get() of a pending key blocks until the producer finishes (then
  *   it gets the blob, or becomes the producer itself if the producer abandoned)
  *   or until its own should_stop(arg) returns non-zero (polled at least every
- *   20 ms), in which case it returns LRU_STOPPED.
+ *   20 ms), in which case it returns LRU_STOPPED.  lru_get_or_park() parks
+ *   instead of blocking, and is resumed when the producer finishes.
  *
  * Locking
  *   One mutex per lru protects the table, the recency list and byte count; no
@@ -79,6 +80,18 @@ enum lru_status {
     LRU_HIT,        /* *out holds a new reference */
     LRU_PRODUCE,    /* caller must lru_put() or lru_abandon() this key */
     LRU_STOPPED,    /* should_stop() said so while waiting; *out is NULL */
+    LRU_PARKED,     /* lru_get_or_park(): pending elsewhere; resumed later */
+};
+
+/* A caller that waits for a pending key without blocking a thread.  Before
+ * resume() runs, status and blob hold the outcome, as lru_get() would have
+ * returned it: LRU_HIT with a new reference, or LRU_PRODUCE (the producer
+ * abandoned and this caller takes over). */
+struct lru_parked {
+    void (*resume)(struct lru_parked *p);
+    enum lru_status status;
+    struct blob *blob;
+    struct lru_parked *next;     /* private */
 };
 
 struct lru *lru_new(size_t max_bytes);
@@ -87,6 +100,12 @@ void lru_free(struct lru *c);
 
 enum lru_status lru_get(struct lru *c, const char *key, struct blob **out,
                         int (*should_stop)(void *arg), void *arg);
+/* As lru_get(), but never blocks: when the key is pending elsewhere it
+ * returns LRU_PARKED, and p->resume(p) is called exactly once, without the
+ * lru's lock, by the thread that puts or abandons the key (p's status and
+ * blob say which).  A parked caller counts in lru_waiters(). */
+enum lru_status lru_get_or_park(struct lru *c, const char *key, struct blob **out,
+                                struct lru_parked *p);
 /* Never blocks: a new reference if `key` is ready, else NULL.  Counts as a use. */
 struct blob *lru_peek(struct lru *c, const char *key);
 /* Publish the blob for a key this thread is producing; the lru takes its own

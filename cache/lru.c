@@ -39,6 +39,8 @@ struct entry {
     struct blob *blob;          /* NULL while pending */
     struct waiter *waiters;     /* FIFO of blocked lru_get()s (pending) */
     int nwaiters;
+    struct lru_parked *parked;  /* lru_get_or_park()s to resume (pending) */
+    int nparked;
     size_t cost;                /* counted in lru->bytes (ready) */
     uint64_t hash;
     char key[];
@@ -352,6 +354,59 @@ enum lru_status lru_get(struct lru *c, const char *key, struct blob **out,
     return LRU_PRODUCE;
 }
 
+enum lru_status lru_get_or_park(struct lru *c, const char *key, struct blob **out,
+                                struct lru_parked *p)
+{
+    uint64_t h = fnv1a(key);
+    *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    struct entry *e = *slot(c, key, h);
+    if (e && e->blob) {
+        touch(c, e);
+        *out = blob_ref(e->blob);
+        c->hits++;
+        pthread_mutex_unlock(&c->mu);
+        return LRU_HIT;
+    }
+    if (e) {
+        p->next = e->parked;
+        e->parked = p;
+        e->nparked++;
+        pthread_mutex_unlock(&c->mu);
+        return LRU_PARKED;
+    }
+    e = entry_new(key, h);
+    if (e)
+        table_insert(c, e);
+    c->misses++;
+    pthread_mutex_unlock(&c->mu);
+    return LRU_PRODUCE;
+}
+
+/* Take e's parked callers, each given b, to resume after unlocking. */
+static struct lru_parked *take_parked(struct entry *e, struct blob *b)
+{
+    struct lru_parked *p = e->parked;
+
+    for (struct lru_parked *q = p; q; q = q->next) {
+        q->status = LRU_HIT;
+        q->blob = blob_ref(b);
+    }
+    e->parked = NULL;
+    e->nparked = 0;
+    return p;
+}
+
+static void resume_all(struct lru_parked *p)
+{
+    while (p) {
+        struct lru_parked *next = p->next;
+
+        p->resume(p);            /* may free p */
+        p = next;
+    }
+}
+
 struct blob *lru_peek(struct lru *c, const char *key)
 {
     struct blob *b = NULL;
@@ -368,10 +423,12 @@ struct blob *lru_peek(struct lru *c, const char *key)
     return b;
 }
 
-/* Pending e gets b: every waiter receives it, then keep it if it fits. */
+/* Pending e gets b: every waiter receives it, then keep it if it fits.
+ * The parked callers are the caller's to resume (*parked). */
 static void publish(struct lru *c, struct entry *e, struct blob *b,
-                    size_t cost, struct entry **trash)
+                    size_t cost, struct entry **trash, struct lru_parked **parked)
 {
+    *parked = take_parked(e, b);
     for (struct waiter *w = e->waiters, *next; w; w = next) {
         next = w->next;
         waiter_resolve(w, LRU_HIT, b);
@@ -415,10 +472,11 @@ void lru_put(struct lru *c, const char *key, struct blob *b)
     size_t cost = entry_cost(key, b);
     struct entry *trash = NULL;
     struct blob *old = NULL;
+    struct lru_parked *parked = NULL;
     pthread_mutex_lock(&c->mu);
     struct entry *e = *slot(c, key, h);
     if (e && !e->blob) {
-        publish(c, e, b, cost, &trash);
+        publish(c, e, b, cost, &trash, &parked);
     } else if (e) {
         old = replace(c, e, b, cost, &trash);
     } else if (cost <= c->max_bytes && (e = entry_new(key, h))) {
@@ -428,20 +486,31 @@ void lru_put(struct lru *c, const char *key, struct blob *b)
     pthread_mutex_unlock(&c->mu);
     blob_unref(old);
     free_chain(trash);
+    resume_all(parked);
 }
 
 void lru_abandon(struct lru *c, const char *key)
 {
     struct entry *gone = NULL;
+    struct lru_parked *parked = NULL;
     pthread_mutex_lock(&c->mu);
     struct entry *e = find(c, key);
     if (e && !e->blob) {
         struct waiter *w = e->waiters;
         if (w) {
-            /* The longest waiter takes over; the others keep waiting. */
+            /* The longest waiter takes over; the others keep waiting (the
+             * parked ones too: the new producer resolves them). */
             e->waiters = w->next;
             e->nwaiters--;
             waiter_resolve(w, LRU_PRODUCE, NULL);
+        } else if (e->parked) {
+            /* The last parked takes over (the list is LIFO; any will do). */
+            parked = e->parked;
+            e->parked = parked->next;
+            e->nparked--;
+            parked->next = NULL;
+            parked->status = LRU_PRODUCE;
+            parked->blob = NULL;
         } else {
             table_remove(c, e);
             gone = e;
@@ -449,13 +518,14 @@ void lru_abandon(struct lru *c, const char *key)
     }
     pthread_mutex_unlock(&c->mu);
     free(gone);     /* pending: no blob */
+    resume_all(parked);
 }
 
 int lru_waiters(struct lru *c, const char *key)
 {
     pthread_mutex_lock(&c->mu);
     struct entry *e = find(c, key);
-    int n = e ? e->nwaiters : 0;
+    int n = e ? e->nwaiters + e->nparked : 0;
     pthread_mutex_unlock(&c->mu);
     return n;
 }

@@ -19,6 +19,7 @@
 #include <libavutil/log.h>
 
 #include "avlog.h"
+#include "batch.h"
 #include "convert.h"
 #include "decoder.h"
 #include "encode.h"
@@ -40,6 +41,10 @@ struct decoder {
     pthread_mutex_t lock;      /* the idle list */
     struct dec_ctx *idle;      /* most recently used first */
     int n_idle, max_idle;
+
+    pthread_mutex_t batch_lock;   /* the batches (batch.h) */
+    struct batch **batches;
+    size_t n_batches, cap_batches;
     atomic_int stopping;       /* decoder_free(): running decodes stop too */
 };
 
@@ -150,10 +155,18 @@ struct job {
     struct video *video;         /* readahead only: the video, and frame */
     size_t frame;
     char key[DECODER_KEY_MAX];   /* frames only: the cache key once known */
+    struct frame_result res;     /* frames: the result being made */
+    struct lru_parked park;      /* frames: waiting for another producer */
+    struct batch *batch;         /* batch runs and encodes: the batch */
+    int slot;                    /* batch runs: the run's slot */
+    struct image img;            /* batch encodes: the pixels, and their time */
+    int64_t pts;
 };
 
 static void job_free(struct job *j)
 {
+    batch_unref(j->batch);
+    image_free(&j->img);
     video_unref(j->video);
     if (j->fd >= 0)
         close(j->fd);
@@ -325,6 +338,12 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static int never_wait(void *arg)
+{
+    (void)arg;
+    return 1;
+}
+
 /* A frame produced ahead of a sequential reader, into the cache only.
  * Skipped once the reader went idle or elsewhere. */
 static void run_readahead(void *arg, int shutting_down)
@@ -338,10 +357,11 @@ static void run_readahead(void *arg, int shutting_down)
     if (!shutting_down && !job_cancelled(j) &&
         readahead_wanted(j->d->ra, v, j->frame, now_ms())) {
         frame_key(j->key, v, j->frame, &j->plan);
-        switch (lru_get(j->d->cache, j->key, &b, job_cancelled, j)) {
+        /* Being produced by someone else already: nothing to do. */
+        switch (lru_get(j->d->cache, j->key, &b, never_wait, NULL)) {
         case LRU_HIT:
-            break;
         case LRU_STOPPED:
+        case LRU_PARKED:
             break;
         case LRU_PRODUCE:
             if ((b = produce(j, v, j->frame, err, sizeof(err), &cancelled)))
@@ -376,32 +396,32 @@ static void read_ahead(struct decoder *d, const struct job *reader, struct video
     }
 }
 
-/* The frame the request names, by time, percentage or index; SELECT_NONE
- * with res->error set when there is none.  Sets res->requested_time. */
-static ptrdiff_t resolve_frame(const struct job *j, const struct video *v,
-                               struct frame_result *res)
+/* The frame req names in v, by time, percentage or index; SELECT_NONE with
+ * res->error set when there is none.  Sets res->requested_time. */
+static ptrdiff_t resolve_request(const struct video *v, const struct frame_request *req,
+                                 struct frame_result *res)
 {
     const struct index *ix = &v->index;
-    double seconds = j->req.t;
+    double seconds = req->t;
     ptrdiff_t f;
     int64_t t;
 
-    if (j->req.kind == TIME_INDEX) {
-        if (j->req.n < 0 || (uint64_t)j->req.n >= ix->n_frames) {
+    if (req->kind == TIME_INDEX) {
+        if (req->n < 0 || (uint64_t)req->n >= ix->n_frames) {
             snprintf(res->error, sizeof(res->error),
                      "frame %lld is past the last frame (the video has %zu frames)",
-                     (long long)j->req.n, ix->n_frames);
+                     (long long)req->n, ix->n_frames);
             return SELECT_NONE;
         }
-        res->requested_time = video_seconds(v, ix->frames[j->req.n].pts);
-        return (ptrdiff_t)j->req.n;
+        res->requested_time = video_seconds(v, ix->frames[req->n].pts);
+        return (ptrdiff_t)req->n;
     }
-    if (j->req.kind == TIME_PERCENT)
-        seconds = j->req.t / 100 * v->info.duration;
+    if (req->kind == TIME_PERCENT)
+        seconds = req->t / 100 * v->info.duration;
     t = video_ticks(v, seconds);
     res->requested_time = video_seconds(v, t);
-    f = select_frame(ix->frames, ix->n_frames, t, tol_ticks(v, j->req.before),
-                     tol_ticks(v, j->req.after));
+    f = select_frame(ix->frames, ix->n_frames, t, tol_ticks(v, req->before),
+                     tol_ticks(v, req->after));
     if (f == SELECT_NONE)
         snprintf(res->error, sizeof(res->error),
                  "time %.6f is past the end of the video (%.6f s)",
@@ -409,72 +429,343 @@ static ptrdiff_t resolve_frame(const struct job *j, const struct video *v,
     return f;
 }
 
-static void run_frame(void *arg, int shutting_down)
+/* ---- batches (batch.h) -------------------------------------------------- */
+
+/* batch_resolve()'s callback: the entry's frame, GOP and plan in v. */
+static void resolve_entry(void *arg, struct batch_entry *e)
+{
+    const struct video *v = arg;
+    struct frame_result scratch;
+    struct output_source src = video_source(v);
+    ptrdiff_t f = resolve_request(v, &e->req, &scratch);
+
+    e->frame = f == SELECT_NONE ? BATCH_NONE : (size_t)f;
+    e->gop = f == SELECT_NONE ? 0 : index_seek_packet(&v->index, (size_t)f);
+    output_plan_make(&e->req.out, &src, &e->plan);
+}
+
+static void run_batch(void *arg, int shutting_down);
+
+/* Start a run of b on v in `slot` (batch_note()/batch_done() asked for it). */
+static void start_run(struct decoder *d, struct batch *b, struct video *v, int slot)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (!j) {
+        batch_run_end(b, slot);
+        return;
+    }
+    *j = (struct job){.d = d, .fd = -1, .run = run_batch, .batch = batch_ref(b),
+                      .video = video_ref(v), .slot = slot};
+    if (pool_submit(d->pool, run_batch, j) < 0) {
+        batch_run_end(b, slot);
+        job_free(j);
+    }
+}
+
+/* Frame f of v, made as plan, was served: tell the batches of this path.
+ * 1 when it was an entry of one (the batch reads ahead, not readahead.c). */
+static int note_batches(struct decoder *d, const char *path, struct video *v, size_t f,
+                        const struct output_plan *plan, size_t bytes)
+{
+    uint64_t now = now_ms();
+    int matched = 0;
+
+    pthread_mutex_lock(&d->batch_lock);
+    for (size_t i = 0; i < d->n_batches;) {
+        struct batch *b = d->batches[i];
+        int r;
+
+        if (batch_finished(b, now)) {
+            d->batches[i] = d->batches[--d->n_batches];
+            batch_unref(b);
+            continue;
+        }
+        i++;
+        if (strcmp(batch_path(b), path) != 0)
+            continue;
+        batch_resolve(b, v, resolve_entry, v);
+        r = batch_note(b, v, f, plan, bytes, now);
+        matched |= r >= BATCH_NOTE_ENTRY;
+        if (r >= BATCH_NOTE_RUN)
+            start_run(d, b, v, r - BATCH_NOTE_RUN);
+    }
+    pthread_mutex_unlock(&d->batch_lock);
+    return matched;
+}
+
+static int batch_should_stop(void *arg)
 {
     struct job *j = arg;
-    struct frame_result res = {.status = FRAME_FAILED, .actual_time = NAN};
-    struct video *v = NULL;
-    struct blob *b = NULL;
-    int err = 0, cancelled = 0;
-    struct output_source src;
-    ptrdiff_t f;
 
-    res.requested_time = j->req.kind == TIME_SECONDS ? j->req.t : NAN;
-    if (shutting_down || job_cancelled(j))
-        goto cancelled;
-    if (!(v = job_video(j, &err))) {
-        if (err == TABLE_PARKED)
-            return;                   /* runs again once the video is loaded */
-        if (err == -ECANCELED || err == -ESHUTDOWN)
-            goto cancelled;
-        snprintf(res.error, sizeof(res.error), "cannot open: %s", strerror(-err));
-        goto done;
+    return atomic_load(&j->d->stopping) || batch_stopped(j->batch);
+}
+
+/* An image a run decoded, encoded on whichever worker is free. */
+static void run_encode(void *arg, int shutting_down)
+{
+    struct job *j = arg;
+    struct blob *b = NULL;
+    char err[256];
+    int slot;
+
+    if (!shutting_down && !batch_should_stop(j))
+        b = encode_image(&j->img, &j->plan, j->d->cfg.png_level, err, sizeof(err));
+    if (b) {
+        b->tag = j->pts;
+        b->width = j->img.width;
+        b->height = j->img.height;
+        lru_put(j->d->cache, j->key, b);
+        blob_unref(b);
+    } else {
+        lru_abandon(j->d->cache, j->key);
     }
-    res.version = (struct source_version){v->id.dev, v->id.ino, v->id.size, v->id.mtime_ns};
-    if (!v->ok) {
-        snprintf(res.error, sizeof(res.error), "%s", v->error);
-        goto done;
+    if ((slot = batch_done(j->batch, now_ms())) >= 0)
+        start_run(j->d, j->batch, j->video, slot);
+    job_free(j);
+}
+
+/* Decode and convert one claimed entry with *c (borrowed on first use), then
+ * queue its encode.  The key is pending and ours. */
+static void produce_entry(struct job *run, struct dec_ctx **c, const struct batch_entry *e,
+                          const char *key)
+{
+    struct decoder *d = run->d;
+    struct video *v = run->video;
+    struct job *enc = NULL;
+    struct output_plan plan;
+    AVFrame *frame;
+    char err[256];
+    int ret = -1, slot;
+
+    if (!batch_should_stop(run) && (*c || (*c = borrow_ctx(d, v, e->frame, err, sizeof(err)))) &&
+        (enc = calloc(1, sizeof(*enc))) &&
+        dec_ctx_get(*c, e->frame, batch_should_stop, run, &frame, err, sizeof(err)) >= 0) {
+        run->req = e->req;
+        run->plan = e->plan;
+        frame_plan(run, v, frame, &plan);
+        ret = convert_frame(&(*c)->convert, frame, &plan, plan.format == FORMAT_PNG, &enc->img,
+                            err, sizeof(err));
+        enc->pts = dec_frame_pts(frame);
     }
-    if ((f = resolve_frame(j, v, &res)) == SELECT_NONE)
-        goto done;
-    src = video_source(v);
-    output_plan_make(&j->req.out, &src, &j->plan);
-    frame_key(j->key, v, (size_t)f, &j->plan);
-    switch (lru_get(j->d->cache, j->key, &b, job_cancelled, j)) {
-    case LRU_HIT:
-        break;
-    case LRU_STOPPED:
-        goto cancelled;
-    case LRU_PRODUCE:
-        b = produce(j, v, (size_t)f, res.error, sizeof(res.error), &cancelled);
+    if (ret < 0) {
+        lru_abandon(d->cache, key);
+        free(enc);
+        if ((slot = batch_done(run->batch, now_ms())) >= 0)
+            start_run(d, run->batch, v, slot);
+        return;
+    }
+    enc->d = d;
+    enc->fd = -1;
+    enc->run = run_encode;
+    enc->batch = batch_ref(run->batch);
+    enc->video = video_ref(v);
+    enc->plan = plan;
+    snprintf(enc->key, sizeof(enc->key), "%s", key);
+    if (pool_submit(d->pool, run_encode, enc) < 0)
+        run_encode(enc, 1);
+}
+
+/* A run: claim the next entries (one GOP at a time), mark them pending so a
+ * reader waits for them instead of decoding them again, decode in order. */
+static void run_batch(void *arg, int shutting_down)
+{
+    struct job *j = arg;
+    struct batch *b = j->batch;
+    size_t max = batch_max_claim(b), first, n;
+    struct batch_entry *claim = calloc(max, sizeof(*claim));
+    char (*keys)[DECODER_KEY_MAX] = calloc(max, sizeof(*keys));
+    unsigned char *ours = calloc(max, 1);
+    struct dec_ctx *c = NULL;
+
+    while (claim && keys && ours && !shutting_down && !batch_should_stop(j) &&
+           (n = batch_claim(b, j->slot, now_ms(), &first, claim, max))) {
+        for (size_t k = 0; k < n; k++) {
+            struct blob *hit = NULL;
+
+            frame_key(keys[k], j->video, claim[k].frame, &claim[k].plan);
+            /* Produced already, or being produced by a reader: not ours. */
+            ours[k] = lru_get(j->d->cache, keys[k], &hit, never_wait, NULL) == LRU_PRODUCE;
+            blob_unref(hit);
+        }
+        for (size_t k = 0; k < n; k++) {
+            int slot;
+
+            if (ours[k]) {
+                produce_entry(j, &c, &claim[k], keys[k]);
+            } else if ((slot = batch_done(b, now_ms())) >= 0) {
+                start_run(j->d, b, j->video, slot);
+            }
+        }
+    }
+    if (c)
+        return_ctx(j->d, c);
+    batch_run_end(b, j->slot);
+    free(claim);
+    free(keys);
+    free(ours);
+    job_free(j);
+}
+
+struct decoder_batch *decoder_batch_new(struct decoder *d, const char *path,
+                                        const struct frame_request *reqs, size_t n)
+{
+    struct batch *b = batch_new(path, reqs, n, d->cfg.workers, d->cfg.cache_bytes);
+    struct batch **grown;
+
+    if (!b)
+        return NULL;
+    pthread_mutex_lock(&d->batch_lock);
+    if (d->n_batches == d->cap_batches) {
+        size_t cap = d->cap_batches ? 2 * d->cap_batches : 8;
+
+        if (!(grown = realloc(d->batches, cap * sizeof(*grown)))) {
+            pthread_mutex_unlock(&d->batch_lock);
+            batch_unref(b);
+            return NULL;
+        }
+        d->batches = grown;
+        d->cap_batches = cap;
+    }
+    d->batches[d->n_batches++] = batch_ref(b);
+    pthread_mutex_unlock(&d->batch_lock);
+    return (struct decoder_batch *)b;
+}
+
+void decoder_batch_release(struct decoder *d, struct decoder_batch *db)
+{
+    struct batch *b = (struct batch *)db;
+
+    (void)d;
+    if (!b)
+        return;
+    batch_release(b, now_ms());
+    batch_unref(b);
+}
+
+void decoder_cancel_batches(struct decoder *d, const char *path)
+{
+    pthread_mutex_lock(&d->batch_lock);
+    for (size_t i = 0; i < d->n_batches; i++)
+        if (!path || strcmp(batch_path(d->batches[i]), path) == 0)
+            batch_stop(d->batches[i]);
+    pthread_mutex_unlock(&d->batch_lock);
+}
+
+/* The job's result, completed: the callback, then the job goes. */
+static void frame_finish(struct job *j)
+{
+    struct frame_result *res = &j->res;
+
+    if (res->status == FRAME_FAILED && !res->error[0])
+        snprintf(res->error, sizeof(res->error), "cannot produce frame");
+    j->frame_done(j->arg, res);
+    job_free(j);
+}
+
+static void frame_cancelled(struct job *j)
+{
+    j->res.status = FRAME_CANCELLED;
+    snprintf(j->res.error, sizeof(j->res.error), "cancelled");
+    frame_finish(j);
+}
+
+/* Frame j->frame of j->video, once the cache said `st` about its key (b: a
+ * reference when LRU_HIT): produced here when it is ours, then served. */
+static void frame_complete(struct job *j, enum lru_status st, struct blob *b,
+                           int shutting_down)
+{
+    struct video *v = j->video;
+    struct frame_result *res = &j->res;
+    int cancelled = st == LRU_STOPPED;
+
+    if (st == LRU_PRODUCE && shutting_down) {
+        lru_abandon(j->d->cache, j->key);
+        cancelled = 1;
+    } else if (st == LRU_PRODUCE) {
+        b = produce(j, v, j->frame, res->error, sizeof(res->error), &cancelled);
         if (b)
             lru_put(j->d->cache, j->key, b);
         else
             lru_abandon(j->d->cache, j->key);
-        if (cancelled)
-            goto cancelled;
-        break;
+    }
+    if (cancelled) {
+        blob_unref(b);
+        frame_cancelled(j);
+        return;
     }
     if (b) {
-        res.status = FRAME_SUCCEEDED;
-        res.error[0] = 0;
-        res.actual_time = video_seconds(v, b->tag);
-        res.width = b->width;
-        res.height = b->height;
-        res.image = b;
-        snprintf(res.key, sizeof(res.key), "%s", j->key);
-        read_ahead(j->d, j, v, (size_t)f, b->size);
+        res->status = FRAME_SUCCEEDED;
+        res->error[0] = 0;
+        res->actual_time = video_seconds(v, b->tag);
+        res->width = b->width;
+        res->height = b->height;
+        res->image = b;
+        snprintf(res->key, sizeof(res->key), "%s", j->key);
+        if (!note_batches(j->d, j->path, v, j->frame, &j->plan, b->size))
+            read_ahead(j->d, j, v, j->frame, b->size);
     }
-    goto done;
-cancelled:
-    res.status = FRAME_CANCELLED;
-    snprintf(res.error, sizeof(res.error), "cancelled");
-done:
-    if (res.status == FRAME_FAILED && !res.error[0])
-        snprintf(res.error, sizeof(res.error), "cannot produce frame");
-    video_unref(v);
-    j->frame_done(j->arg, &res);
-    job_free(j);
+    frame_finish(j);
+}
+
+/* A parked job's key was resolved: continue on a worker (the thread that
+ * resolved it is busy), or here as cancelled when the pool is stopping. */
+static void frame_continue(void *arg, int shutting_down)
+{
+    struct job *j = arg;
+
+    frame_complete(j, j->park.status, j->park.blob, shutting_down);
+}
+
+static void frame_resume(struct lru_parked *p)
+{
+    struct job *j = (struct job *)((char *)p - offsetof(struct job, park));
+
+    if (pool_submit(j->d->pool, frame_continue, j) < 0)
+        frame_continue(j, 1);
+}
+
+static void run_frame(void *arg, int shutting_down)
+{
+    struct job *j = arg;
+    struct frame_result *res = &j->res;
+    struct output_source src;
+    struct blob *b = NULL;
+    enum lru_status st;
+    struct video *v;
+    int err = 0;
+    ptrdiff_t f;
+
+    *res = (struct frame_result){.status = FRAME_FAILED, .actual_time = NAN};
+    res->requested_time = j->req.kind == TIME_SECONDS ? j->req.t : NAN;
+    if (shutting_down || job_cancelled(j))
+        return frame_cancelled(j);
+    if (!(v = job_video(j, &err))) {
+        if (err == TABLE_PARKED)
+            return;                   /* runs again once the video is loaded */
+        if (err == -ECANCELED || err == -ESHUTDOWN)
+            return frame_cancelled(j);
+        snprintf(res->error, sizeof(res->error), "cannot open: %s", strerror(-err));
+        return frame_finish(j);
+    }
+    j->video = v;                     /* the job's reference from now on */
+    res->version = (struct source_version){v->id.dev, v->id.ino, v->id.size, v->id.mtime_ns};
+    if (!v->ok) {
+        snprintf(res->error, sizeof(res->error), "%s", v->error);
+        return frame_finish(j);
+    }
+    if ((f = resolve_request(v, &j->req, res)) == SELECT_NONE)
+        return frame_finish(j);
+    src = video_source(v);
+    output_plan_make(&j->req.out, &src, &j->plan);
+    j->frame = (size_t)f;
+    frame_key(j->key, v, j->frame, &j->plan);
+    /* A frame another job is producing: parked, holding no worker (the
+     * producer may be a batch whose encodes need the workers). */
+    j->park.resume = frame_resume;
+    if ((st = lru_get_or_park(j->d->cache, j->key, &b, &j->park)) == LRU_PARKED)
+        return;
+    frame_complete(j, st, b, 0);
 }
 
 int decoder_submit_frame(struct decoder *d, int fd, const char *path,
@@ -493,6 +784,21 @@ struct blob *decoder_cached(struct decoder *d, const char *key)
 
 /* ---- info jobs --------------------------------------------------------- */
 
+/* A struct video_frames is the video itself, seen through these two. */
+double video_frames_time(const struct video_frames *vf, size_t i)
+{
+    const struct video *v = (const struct video *)vf;
+
+    return i < v->index.n_frames ? video_seconds(v, v->index.frames[i].pts) : NAN;
+}
+
+int video_frames_is_key(const struct video_frames *vf, size_t i)
+{
+    const struct video *v = (const struct video *)vf;
+
+    return i < v->index.n_frames && v->index.frames[i].keyframe;
+}
+
 static void run_info(void *arg, int shutting_down)
 {
     struct job *j = arg;
@@ -502,8 +808,10 @@ static void run_info(void *arg, int shutting_down)
 
     if (shutting_down || job_cancelled(j))
         snprintf(info.error, sizeof(info.error), "cancelled");
-    else if ((v = job_video(j, &err)))
+    else if ((v = job_video(j, &err))) {
         info = v->info;
+        info.frames = v->ok ? (const struct video_frames *)v : NULL;
+    }
     else if (err == TABLE_PARKED)
         return;                       /* runs again once the video is loaded */
     else if (err == -ECANCELED || err == -ESHUTDOWN)
@@ -544,6 +852,7 @@ struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t 
      * so a worker can always find its last position, and no more. */
     d->max_idle = cfg->workers;
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->batch_lock, NULL);
     avlog_install();
     if (!(d->cache = lru_new(cfg->cache_bytes)) ||
         !(d->ra = readahead_new(cfg->workers, cfg->cache_bytes)) ||
@@ -571,8 +880,12 @@ void decoder_free(struct decoder *d)
         d->idle = c->next;
         dec_ctx_close(c);
     }
+    for (size_t i = 0; i < d->n_batches; i++)
+        batch_unref(d->batches[i]);
+    free(d->batches);
     lru_free(d->cache);
     readahead_free(d->ra);
     pthread_mutex_destroy(&d->lock);
+    pthread_mutex_destroy(&d->batch_lock);
     free(d);
 }

@@ -135,14 +135,39 @@ struct frame_result {
     char key[DECODER_KEY_MAX];   /* its cache key on success (decoder_cached()) */
 };
 
+/* The frames of a probed video (opaque): valid only during the info
+ * callback whose video_info points at it. */
+struct video_frames;
+
 struct video_info {
     int ok;                  /* 0: could not be opened as a video */
     char error[256];
     double duration;         /* seconds, end of last frame - start of file */
+    double start_time;       /* the container's start, seconds (pts of t=0) */
     int width, height;       /* as displayed (after rotation) */
+    int coded_width, coded_height;
+    int display_width, display_height;   /* after rotation and the SAR */
+    int rotation;            /* display matrix, degrees clockwise: 0, 90, 180, 270 */
+    int sar_num, sar_den;    /* sample aspect ratio; 0:1 when unknown */
     double frame_rate;       /* average, frames per second */
+    double real_frame_rate;  /* FFmpeg's r_frame_rate: the lowest rate that
+                              * times every frame */
     char codec[32];
+    char profile[48];        /* "" when none */
+    char pix_fmt[32];
+    int bit_depth;           /* bits per sample of the decoded pixels */
+    char color_space[32], color_range[16], color_primaries[32], color_transfer[32];
+    size_t frame_count, keyframe_count;  /* from the index */
+    char format[64];         /* the container, FFmpeg's demuxer name(s) */
+    int64_t bit_rate;        /* the container's, bits per second; 0 unknown */
+    const struct video_frames *frames;   /* during the callback; NULL unless ok */
 };
+
+/* Frame i (presentation order, < info->frame_count) of a probed video: its
+ * time in seconds from the start of the file, and whether it is a keyframe.
+ * Only during the info callback. */
+double video_frames_time(const struct video_frames *vf, size_t i);
+int video_frames_is_key(const struct video_frames *vf, size_t i);
 
 struct decoder_config {
     size_t cache_bytes;      /* byte bound of the encoded-frame cache */
@@ -180,6 +205,23 @@ int decoder_submit_frame(struct decoder *d, int fd, const char *path,
  * path as above. */
 int decoder_submit_info(struct decoder *d, int fd, const char *path,
                         const atomic_int *cancel, info_done_fn done, void *arg);
+
+/*
+ * Batches: the frames a listing names, produced ahead of its reader in
+ * listing order (decoder/batch.h).  decoder_batch_new() registers the
+ * requests (copied) of the video at `path`; nothing is produced until a
+ * frame of the list is served through decoder_submit_frame(), then the ones
+ * after it are produced into the cache, one forward decode per GOP, within
+ * a window inside the cache, while the reader keeps reading.  The handle is
+ * the caller's until decoder_batch_release() (the listing was closed; the
+ * batch ends once its reader goes idle).  decoder_cancel_batches() stops the
+ * batches of `path` (all when NULL) for good.  None of these blocks.
+ */
+struct decoder_batch;
+struct decoder_batch *decoder_batch_new(struct decoder *d, const char *path,
+                                        const struct frame_request *reqs, size_t n);
+void decoder_batch_release(struct decoder *d, struct decoder_batch *b);
+void decoder_cancel_batches(struct decoder *d, const char *path);
 
 /* The cached image of a frame produced earlier (res->key), with one
  * reference for the caller, or NULL when it was evicted.  Never blocks on

@@ -15,6 +15,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
+#include <libavutil/pixdesc.h>
 
 #include "avlog.h"
 #include "fdio.h"
@@ -77,6 +78,9 @@ static void read_rotation(struct video *v, AVStream *st)
         return;
     theta = -round(av_display_rotation_get(m));
     theta -= 360 * floor(theta / 360 + 0.9 / 360);
+    v->info.rotation = (int)theta;
+    if (v->info.rotation != 90 && v->info.rotation != 180 && v->info.rotation != 270)
+        v->info.rotation = 0;
     if (fabs(theta - 90) < 1.0) {          /* transpose=clock, or cclock_flip */
         v->rotation[0] = 1;
         v->rotation[2] = !(m[3] > 0);
@@ -144,18 +148,50 @@ static int scan_packets(struct video *v, AVFormatContext *fmt, int reorders, siz
     return ret == AVERROR_EOF || ret >= 0 ? 0 : ret;
 }
 
+/* FFmpeg's name for an enum value, or "unknown". */
+static void name_or_unknown(char *out, size_t len, const char *name)
+{
+    snprintf(out, len, "%s", name ? name : "unknown");
+}
+
 static void fill_info(struct video *v, AVFormatContext *fmt, AVStream *st)
 {
+    const AVCodecParameters *par = st->codecpar;
     AVRational rate = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
-    int w = st->codecpar->width, h = st->codecpar->height;
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(par->format);
+    const char *profile = avcodec_profile_name(par->codec_id, par->profile);
+    int w = par->width, h = par->height, dw;
 
     v->info.width = v->rotation[0] ? h : w;
     v->info.height = v->rotation[0] ? w : h;
     /* The CLI's choice: the stream's SAR, else the codec's. */
     v->sar = av_guess_sample_aspect_ratio(fmt, st, NULL);
+    v->info.coded_width = w;
+    v->info.coded_height = h;
+    v->info.sar_num = v->sar.num > 0 && v->sar.den > 0 ? v->sar.num : 0;
+    v->info.sar_den = v->info.sar_num ? v->sar.den : 1;
+    dw = v->info.sar_num ? (int)av_rescale(w, v->sar.num, v->sar.den) : w;
+    v->info.display_width = v->rotation[0] ? h : dw;
+    v->info.display_height = v->rotation[0] ? dw : h;
     v->info.frame_rate = rate.den && rate.num > 0 ? av_q2d(rate) : 0;
-    snprintf(v->info.codec, sizeof(v->info.codec), "%s",
-             avcodec_get_name(st->codecpar->codec_id));
+    v->info.real_frame_rate = st->r_frame_rate.den && st->r_frame_rate.num > 0
+                                  ? av_q2d(st->r_frame_rate) : 0;
+    snprintf(v->info.codec, sizeof(v->info.codec), "%s", avcodec_get_name(par->codec_id));
+    snprintf(v->info.profile, sizeof(v->info.profile), "%s", profile ? profile : "");
+    name_or_unknown(v->info.pix_fmt, sizeof(v->info.pix_fmt), pd ? pd->name : NULL);
+    v->info.bit_depth = pd ? pd->comp[0].depth : 0;
+    name_or_unknown(v->info.color_space, sizeof(v->info.color_space),
+                    av_color_space_name(par->color_space));
+    name_or_unknown(v->info.color_range, sizeof(v->info.color_range),
+                    av_color_range_name(par->color_range));
+    name_or_unknown(v->info.color_primaries, sizeof(v->info.color_primaries),
+                    av_color_primaries_name(par->color_primaries));
+    name_or_unknown(v->info.color_transfer, sizeof(v->info.color_transfer),
+                    av_color_transfer_name(par->color_trc));
+    snprintf(v->info.format, sizeof(v->info.format), "%s", fmt->iformat->name);
+    v->info.bit_rate = fmt->bit_rate > 0 ? fmt->bit_rate : 0;
+    if (fmt->start_time != AV_NOPTS_VALUE)
+        v->info.start_time = fmt->start_time / (double)AV_TIME_BASE;
     if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
         v->info.duration = fmt->duration / (double)AV_TIME_BASE;
 }
@@ -275,6 +311,8 @@ void video_finish(struct video *v)
     if (v->ok) {
         /* From the frames when there are any: the end of the last one. */
         v->info.duration = video_seconds(v, v->index.frames[v->index.n_frames - 1].next_pts);
+        v->info.frame_count = v->index.n_frames;
+        v->info.keyframe_count = index_keyframe_count(&v->index);
         v->info.error[0] = 0;
     } else {
         snprintf(v->info.error, sizeof(v->info.error), "%s",

@@ -458,6 +458,65 @@ static void test_should_stop(void)
     lru_free(c);
 }
 
+/* A parked caller: counts its resumes and keeps what it was given. */
+struct parked_probe {
+    struct lru_parked p;
+    int resumed;
+};
+
+static void probe_resume(struct lru_parked *p)
+{
+    ((struct parked_probe *)p)->resumed++;
+}
+
+static void test_parked(void)
+{
+    struct lru *c = lru_new(1 << 20);
+    struct parked_probe a = {.p.resume = probe_resume}, b = {.p.resume = probe_resume};
+    struct blob *got = NULL, *img = blob_from("frame", 5);
+
+    CHECK(lru_get_or_park(c, "k", &got, &a.p) == LRU_PRODUCE && !got,
+          "park: a missing key is the caller's to produce");
+    CHECK(lru_get_or_park(c, "k", &got, &a.p) == LRU_PARKED && !a.resumed,
+          "park: a pending key parks the caller, nothing resumed yet");
+    CHECK(lru_get_or_park(c, "k", &got, &b.p) == LRU_PARKED, "park: a second caller parks");
+    CHECK(lru_waiters(c, "k") == 2, "park: parked callers count as waiters (%d)",
+          lru_waiters(c, "k"));
+    lru_put(c, "k", img);
+    CHECK(a.resumed == 1 && b.resumed == 1, "park: put resumes each parked caller once");
+    CHECK(a.p.status == LRU_HIT && a.p.blob == img && b.p.status == LRU_HIT && b.p.blob == img,
+          "park: each gets the blob, as LRU_HIT");
+    blob_unref(a.p.blob);
+    blob_unref(b.p.blob);
+    CHECK(lru_get_or_park(c, "k", &got, &a.p) == LRU_HIT && got == img && a.resumed == 1,
+          "park: a ready key is a hit, no parking");
+    blob_unref(got);
+
+    /* Abandon hands the key to one parked caller; the other stays parked
+     * until that one puts. */
+    a.resumed = b.resumed = 0;
+    CHECK(lru_get_or_park(c, "j", &got, &a.p) == LRU_PRODUCE, "park: j produced by us");
+    lru_get_or_park(c, "j", &got, &a.p);
+    lru_get_or_park(c, "j", &got, &b.p);
+    lru_abandon(c, "j");
+    CHECK(a.resumed + b.resumed == 1, "park: abandon resumes exactly one parked caller");
+    struct parked_probe *taker = a.resumed ? &a : &b, *other = a.resumed ? &b : &a;
+    CHECK(taker->p.status == LRU_PRODUCE && !taker->p.blob, "park: it takes over (LRU_PRODUCE)");
+    CHECK(lru_waiters(c, "j") == 1, "park: the other one still waits");
+    lru_put(c, "j", img);
+    CHECK(other->resumed == 1 && other->p.status == LRU_HIT && other->p.blob == img,
+          "park: the new producer's put resumes the other with the blob");
+    blob_unref(other->p.blob);
+
+    /* Abandon with nobody waiting forgets the key. */
+    CHECK(lru_get_or_park(c, "z", &got, &a.p) == LRU_PRODUCE, "park: z produced by us");
+    lru_abandon(c, "z");
+    CHECK(lru_get_or_park(c, "z", &got, &a.p) == LRU_PRODUCE, "park: abandoned z is missing again");
+    lru_abandon(c, "z");
+    blob_unref(img);
+    lru_free(c);
+}
+
 int main(void)
 {
     test_blob();
@@ -469,5 +528,6 @@ int main(void)
     test_single_flight();
     test_abandon_handoff();
     test_should_stop();
+    test_parked();
     return unit_done();
 }
