@@ -17,7 +17,7 @@ CACHE_SRC   := $(wildcard cache/*.c)
 DECODER_SRC := $(wildcard decoder/*.c)
 FS_SRC      := $(wildcard fs/*.c)
 # The FUSE handlers (fs/ops.h).
-FS_OPS_SRC  := fs/ops.c fs/request.c fs/dir.c fs/frame.c fs/passthrough.c
+FS_OPS_SRC  := fs/ops.c fs/request.c fs/dir.c fs/frame.c fs/info.c fs/passthrough.c fs/view.c
 # Everything but the entry point and the FUSE handlers: what unit tests link.
 LIB_SRC     := $(CACHE_SRC) $(DECODER_SRC) $(filter-out fs/main.c $(FS_OPS_SRC),$(FS_SRC))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)

@@ -24,6 +24,8 @@ struct listing {
     size_t size, cap;
     size_t *ends;                 /* end offset of each entry */
     size_t n, ends_cap;
+    struct decoder *dec;          /* a video's or a view's: its frames' batch */
+    struct decoder_batch *batch;
 };
 
 static int listing_add(fuse_req_t req, struct listing *l, const char *name, ino_t ino,
@@ -73,20 +75,12 @@ static struct listing *listing_new(void)
 static void listing_free(struct listing *l)
 {
     if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
+        if (l->batch)
+            decoder_batch_release(l->dec, l->batch);
         free(l->buf);
         free(l->ends);
         free(l);
     }
-}
-
-/* Stable, non-zero inode numbers for names the kernel has not looked up. */
-static ino_t name_ino(const char *name)
-{
-    uint64_t h = 1469598103934665603ull;
-
-    for (; *name; name++)
-        h = (h ^ (unsigned char)*name) * 1099511628211ull;
-    return (ino_t)(h | 1);
 }
 
 static int list_source_dir(fuse_req_t req, struct fs *fs, struct node *n, struct listing *l)
@@ -128,28 +122,67 @@ static int list_source_dir(fuse_req_t req, struct fs *fs, struct node *n, struct
     return ret;
 }
 
-/* A video's frames, one every list_interval seconds of its duration. */
+/* Building a video's or a view's listing: the names, and the requests they
+ * make, for the batch. */
+struct frame_list {
+    fuse_req_t req;
+    struct fs *fs;
+    struct listing *l;
+    struct frame_request *reqs;
+    size_t n, cap;                /* cap 0: too many for a batch */
+};
+
+/* Listed frames get inode numbers that grow in listing (timeline) order:
+ * GNU cp and fts read a directory in d_ino order, to be quick on disks, and
+ * a batch is quickest when read in its own order.  d_ino is advisory (the
+ * inode a lookup gives is the node's), so these need only be non-zero. */
+#define LISTED_INO_BASE (1ull << 48)
+
+static int add_frame_name(void *arg, const char *name)
+{
+    struct frame_list *fl = arg;
+
+    if (listing_add(fl->req, fl->l, name, (ino_t)(LISTED_INO_BASE + fl->l->n), S_IFREG) < 0)
+        return -ENOMEM;
+    if (fl->n == fl->cap && fl->cap) {
+        size_t cap = 2 * fl->cap;
+        struct frame_request *r = cap <= FS_MAX_BATCH ? realloc(fl->reqs, cap * sizeof(*r)) : NULL;
+
+        if (!r) {                     /* no batch then, the listing still works */
+            free(fl->reqs);
+            fl->reqs = NULL;
+            fl->cap = 0;
+        } else {
+            fl->reqs = r;
+            fl->cap = cap;
+        }
+    }
+    if (fl->cap && name_parse_frame(name, &fl->fs->defaults, &fl->reqs[fl->n]) == 0)
+        fl->n++;
+    return 0;
+}
+
+/* A video's frame names (view.c), registered as a batch (decoder.h): when
+ * the reader reads one, the rest are produced ahead of it. */
 static int list_frames(fuse_req_t req, struct fs *fs, struct node *n,
                        const struct video_info *info, struct listing *l)
 {
-    char name[64], secs[32];
+    struct frame_list fl = {req, fs, l, malloc(64 * sizeof(*fl.reqs)), 0, 64};
+    int ret;
 
+    if (!fl.reqs)
+        fl.cap = 0;
     if (listing_add(req, l, ".", inode_number(n), S_IFDIR) < 0 ||
         listing_add(req, l, "..", inode_number(n->parent), S_IFDIR) < 0)
-        return -ENOMEM;
-    if (!info->ok || fs->list_interval <= 0)
-        return 0;
-    for (long k = 0; k < FS_MAX_LISTED; k++) {
-        double t = k * fs->list_interval;
-
-        if (t >= info->duration)
-            break;
-        snprintf(name, sizeof(name), "t=%s.%s", name_format_seconds(t, secs, sizeof(secs)),
-                 output_format_ext(fs->list_format));
-        if (listing_add(req, l, name, name_ino(name), S_IFREG) < 0)
-            return -ENOMEM;
+        ret = -ENOMEM;
+    else
+        ret = view_names(fs, n, info, add_frame_name, &fl);
+    if (ret == 0 && fl.n) {
+        l->dec = fs->dec;
+        l->batch = decoder_batch_new(fs->dec, n->path, fl.reqs, fl.n);
     }
-    return 0;
+    free(fl.reqs);
+    return ret;
 }
 
 /* ---- completion of a video directory's info (worker thread) ------------- */
@@ -160,8 +193,9 @@ static void info_done(void *arg, const struct video_info *info)
     struct xattr_set set;
     struct listing *l;
 
-    pending_finish(p);
-    if (atomic_load(&p->cancel) && !info->ok) {
+    if (!pending_finish(p)) {
+        /* cancel-all answered it already */
+    } else if (atomic_load(&p->cancel) && !info->ok) {
         fuse_reply_err(p->req, EINTR);
     } else if (p->kind == P_OPENDIR) {
         if (!(l = listing_new()) || list_frames(p->req, p->fs, p->node, info, l) < 0) {

@@ -6,6 +6,7 @@
  * still cached, else on a worker), read serves from it, release drops it.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,28 +15,54 @@
 #include "ops.h"
 #include "xattr.h"
 
-static struct source_version id_of(const struct stat *st)
-{
-    return (struct source_version){st->st_dev, st->st_ino, st->st_size,
-                                   (int64_t)st->st_mtim.tv_sec * 1000000000 +
-                                       st->st_mtim.tv_nsec};
-}
-
-static int same_source(const struct source_version *a, const struct source_version *b)
-{
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime_ns == b->mtime_ns;
-}
-
 /* ---- completion (worker threads) ---------------------------------------- */
+
+/* The node a lookup's outcome m makes, replacing a different one of the same
+ * name; NULL on ENOMEM. */
+static struct node *frame_node(struct pending *p, const struct frame_meta *m)
+{
+    struct fs *fs = p->fs;
+    struct node *n;
+
+    /* Concurrent lookups of one new name: the first reply's node wins, so
+     * the kernel sees one inode per name and version. */
+    n = inode_find(fs->inodes, p->node, p->name);
+    if (n && (n->frame->status != m->status || n->frame->size != m->size ||
+              !source_same_version(&n->frame->source, &m->source))) {
+        inode_forget(fs->inodes, n, 1);
+        n = NULL;
+    }
+    if (!n)
+        n = inode_insert(fs->inodes, p->node, p->name, NODE_FRAME, p->node->path, m);
+    return n;
+}
+
+void frame_reply_cancelled(struct pending *p)
+{
+    struct frame_meta m;
+    struct node *n;
+
+    memset(&m, 0, sizeof(m));
+    name_parse_frame(p->name, &p->fs->defaults, &m.req);
+    m.status = FRAME_CANCELLED;
+    m.requested_time = m.req.kind == TIME_SECONDS ? m.req.t : NAN;
+    snprintf(m.error, sizeof(m.error), "cancelled by user.cancel before it was produced");
+    m.source = source_version_of(&p->src);
+    m.src = p->src;
+    if ((n = frame_node(p, &m)))
+        reply_entry(p->req, p->fs, n, &p->src);
+    else
+        fuse_reply_err(p->req, ENOMEM);
+}
 
 static void frame_done(void *arg, struct frame_result *res)
 {
     struct pending *p = arg;
     struct fs *fs = p->fs;
 
-    pending_finish(p);
-    if (res->status == FRAME_CANCELLED) {
+    if (!pending_finish(p)) {
+        /* cancel-all answered it already */
+    } else if (res->status == FRAME_CANCELLED) {
         fuse_reply_err(p->req, EINTR);
     } else if (p->kind == P_LOOKUP) {
         struct frame_meta m;
@@ -51,25 +78,15 @@ static void frame_done(void *arg, struct frame_result *res)
         m.width = res->width;
         m.height = res->height;
         /* The version actually decoded (the file may change meanwhile). */
-        m.source = res->version.size || res->version.ino ? res->version : id_of(&p->src);
+        m.source = res->version.size || res->version.ino ? res->version : source_version_of(&p->src);
         snprintf(m.key, sizeof(m.key), "%s", res->key);
         m.src = p->src;
-        /* Concurrent lookups of one new name: the first reply's node wins,
-         * so the kernel sees one inode per name and version. */
-        n = inode_find(fs->inodes, p->node, p->name);
-        if (n && (n->frame->status != m.status || n->frame->size != m.size ||
-                  !same_source(&n->frame->source, &m.source))) {
-            inode_forget(fs->inodes, n, 1);
-            n = NULL;
-        }
-        if (!n)
-            n = inode_insert(fs->inodes, p->node, p->name, NODE_FRAME, p->node->path, &m);
-        if (n)
+        if ((n = frame_node(p, &m)))
             reply_entry(p->req, fs, n, &p->src);
         else
             fuse_reply_err(p->req, ENOMEM);
     } else if (res->status == FRAME_SUCCEEDED &&
-               !same_source(&res->version, &p->node->frame->source)) {
+               !source_same_version(&res->version, &p->node->frame->source)) {
         /* P_OPEN of a name whose source changed since its lookup: ESTALE
          * makes the kernel look the name up again (a new inode), so old and
          * new bytes never mix. */
@@ -103,7 +120,7 @@ static void queue_if_stale(void *arg, struct node *child)
     struct stale_scan *s = arg;
 
     if (child->kind == NODE_FRAME && strcmp(child->name, s->skip) != 0 &&
-        (!s->id || !same_source(&child->frame->source, s->id)))
+        (!s->id || !source_same_version(&child->frame->source, s->id)))
         inval_entry(s->fs->inval, inode_number(s->video), child->name);
 }
 
@@ -129,9 +146,9 @@ void frame_lookup(fuse_req_t req, struct fs *fs, struct node *video, const char 
         return (void)fuse_reply_err(req, ENOENT);
     }
     if ((n = inode_find(fs->inodes, video, name))) {
-        struct source_version id = id_of(&st);
+        struct source_version id = source_version_of(&st);
 
-        if (n->frame->status != FRAME_CANCELLED && same_source(&n->frame->source, &id))
+        if (n->frame->status != FRAME_CANCELLED && source_same_version(&n->frame->source, &id))
             return reply_entry(req, fs, n, &st);
         inode_forget(fs->inodes, n, 1);   /* stale: produce it afresh */
         drop_stale_frames(fs, video, &id, name);
@@ -160,8 +177,8 @@ static int open_cached(struct fs *fs, const struct node *n, struct fuse_file_inf
 
     if (source_stat(fs, n->path, &st) < 0 || !S_ISREG(st.st_mode))
         return -1;
-    now = id_of(&st);
-    if (!same_source(&now, &n->frame->source) || !(b = decoder_cached(fs->dec, n->frame->key)))
+    now = source_version_of(&st);
+    if (!source_same_version(&now, &n->frame->source) || !(b = decoder_cached(fs->dec, n->frame->key)))
         return -1;
     if (b->size != n->frame->size) {
         blob_unref(b);
@@ -176,6 +193,8 @@ void frame_open(fuse_req_t req, struct fs *fs, struct node *n, struct fuse_file_
 {
     struct pending *p;
 
+    if (n->frame->status == FRAME_CANCELLED)
+        return (void)fuse_reply_err(req, ECANCELED);
     if (n->frame->status != FRAME_SUCCEEDED)
         return (void)fuse_reply_err(req, EIO);
     if (open_cached(fs, n, fi) == 0) {

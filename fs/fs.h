@@ -11,6 +11,7 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "../decoder/decoder.h"
@@ -20,6 +21,8 @@
 
 #define FS_MAX_EXTS 128
 #define FS_MAX_LISTED 100000      /* frames one video directory lists at most */
+#define FS_MAX_VIEW_LISTED 1000000    /* frames a view lists at most */
+#define FS_MAX_BATCH 100000       /* longest listing produced as a batch */
 
 struct fs {
     char *root;                   /* realpath of SOURCE_DIR */
@@ -33,6 +36,8 @@ struct fs {
     char *exts[FS_MAX_EXTS];      /* lower case, without the dot */
     double timeout;               /* entry and attribute timeout, seconds */
     struct inval *inval;          /* entry invalidation thread */
+    pthread_mutex_t pending_lock; /* the requests waiting on the decoder */
+    struct pending *pending;      /* (request.c), for cancel-all */
     struct watch *watch;          /* inotify on the source directories */
 };
 
@@ -64,6 +69,9 @@ int source_is_video(const struct fs *fs, const char *name);
 int source_kind(const struct fs *fs, const char *name, const struct stat *st);
 /* Attributes a node shows, from its source's stat. */
 void source_attr(const struct node *n, const struct stat *src, struct stat *out);
+/* The version of a source a stat shows, and whether two are the same. */
+struct source_version source_version_of(const struct stat *st);
+int source_same_version(const struct source_version *a, const struct source_version *b);
 /* Parse the video_ext option into fs->exts.  0 or -1. */
 int source_set_exts(struct fs *fs, const char *list);
 

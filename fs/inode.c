@@ -69,6 +69,8 @@ static void node_free(struct node *n)
 {
     free(n->name);
     free(n->path);
+    if (n->frame)
+        blob_unref(n->frame->content);
     free(n->frame);
     free(n);
 }
@@ -119,8 +121,11 @@ struct node *inode_insert(struct inode_table *t, struct node *parent, const char
     }
     n->kind = kind;
     n->parent = parent;
-    if (frame)
+    if (frame) {
         *n->frame = *frame;
+        if (frame->content)
+            blob_ref(frame->content);
+    }
     n->nlookup = 1;
     pthread_mutex_lock(&t->lock);
     for (old = t->buckets[b]; old; old = old->hnext)

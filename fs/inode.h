@@ -25,10 +25,12 @@
 
 #include "../decoder/decoder.h"
 
-enum node_kind { NODE_DIR, NODE_FILE, NODE_VIDEO, NODE_FRAME };
+/* NODE_VIEW: a view directory inside a video's (every=S, keyframes, frames;
+ * view.h); NODE_INFO: a video's info.json. */
+enum node_kind { NODE_DIR, NODE_FILE, NODE_VIDEO, NODE_FRAME, NODE_VIEW, NODE_INFO };
 
-
-/* The outcome of producing a frame, fixed when its node is created. */
+/* The outcome of producing a frame (or a video's info.json), fixed when its
+ * node is created. */
 struct frame_meta {
     struct frame_request req;
     enum frame_status status;
@@ -39,6 +41,8 @@ struct frame_meta {
     struct source_version source;   /* the source it was produced from */
     struct stat src;             /* the video's attributes then (owner, mode, mtime) */
     char key[DECODER_KEY_MAX];   /* the image's cache key (decoder_cached()) */
+    struct blob *content;        /* NODE_INFO: the file's bytes (the node's
+                                    reference; inode_insert() takes its own) */
 };
 
 struct node {
@@ -47,7 +51,7 @@ struct node {
     char *path;                  /* relative to SOURCE_DIR ("." for the root);
                                     a frame's is its video's path */
     struct node *parent;
-    struct frame_meta *frame;    /* NODE_FRAME only, else NULL */
+    struct frame_meta *frame;    /* NODE_FRAME and NODE_INFO only, else NULL */
 
     /* private: under the table lock */
     uint64_t nlookup;

@@ -294,7 +294,7 @@ int main(int argc, char *argv[])
     struct decoder_config dc;
     struct fuse_session *se = NULL;
     struct fuse_loop_config *loop = NULL;
-    struct fs fs = {.rootfd = -1};
+    struct fs fs = {.rootfd = -1, .pending_lock = PTHREAD_MUTEX_INITIALIZER};
     char *owned[MAX_OWNED], err[256];
     int n_owned = 0, ret = 1;
 
@@ -341,7 +341,9 @@ int main(int argc, char *argv[])
     if (apply_options(&o, &fs, &dc) < 0 || check_source(o.source, &fs) < 0 ||
         check_mountpoint(cl.mountpoint, &fs) < 0)
         goto out;
-    if (fuse_opt_add_arg(&args, "-oro,default_permissions,fsname=framefs,subtype=framefs") < 0 ||
+    /* Not `ro`: the kernel would refuse setxattr (user.cancel) before asking
+     * us; every write is EROFS in the handlers instead (ops.c). */
+    if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=framefs,subtype=framefs") < 0 ||
         !(fs.inodes = inode_table_new()))
         goto out;
 

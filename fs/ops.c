@@ -23,6 +23,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         return (void)fuse_reply_err(req, ENAMETOOLONG);
     switch (dir->kind) {
     case NODE_VIDEO:
+        if (strcmp(name, "info.json") == 0)
+            return info_lookup(req, fs, dir);
+        if (view_is_name(name))
+            return view_lookup(req, fs, dir, name);
+        return frame_lookup(req, fs, dir, name);
+    case NODE_VIEW:
         return frame_lookup(req, fs, dir, name);
     case NODE_DIR:
         return dir_lookup(req, fs, dir, name);
@@ -61,7 +67,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         /* A frame outlives its deleted source: it is a snapshot, and an fd
          * open on it must keep working.  Owner and mode otherwise follow the
          * source as it is now (a chmod takes effect on its frames). */
-        if (n->kind != NODE_FRAME)
+        if (!n->frame)
             return (void)fuse_reply_err(req, -ret);
         src = n->frame->src;
     }
@@ -83,6 +89,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return file_open(req, fs, n, fi);
     case NODE_FRAME:
         return frame_open(req, fs, n, fi);
+    case NODE_INFO:
+        return info_open(req, n, fi);
     default:
         fuse_reply_err(req, EISDIR);
     }
@@ -99,6 +107,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     case NODE_FILE:
         return file_read(req, size, off, fi);
     case NODE_FRAME:
+    case NODE_INFO:                   /* both serve a blob (frame.c) */
         return frame_read(req, size, off, fi);
     default:
         fuse_reply_err(req, EISDIR);
@@ -115,6 +124,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         file_release(fi);
         break;
     case NODE_FRAME:
+    case NODE_INFO:
         frame_release(fi);
         break;
     default:
@@ -132,6 +142,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
     switch (n->kind) {
     case NODE_VIDEO:
+    case NODE_VIEW:
         return video_opendir(req, n, fi);
     case NODE_DIR:
         return dir_opendir(req, fs, n, fi);
@@ -249,11 +260,27 @@ static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
     erofs(req);
 }
 
-static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *n, const char *v,
-                        size_t s, int f)
+/*
+ * The one attribute that may be set: user.cancel = "all" on a video directory
+ * (or a view of it) cancels every request and batch waiting for that video,
+ * on the mount's root for every video.  The mount is not `ro` because the
+ * kernel refuses setxattr on read-only mounts before asking; every other
+ * write is EROFS here.
+ */
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
 {
-    (void)ino, (void)n, (void)v, (void)s, (void)f;
-    erofs(req);
+    struct fs *fs = fs_of(req);
+    struct node *n = inode_get(fs->inodes, ino);
+    int video = n->kind == NODE_VIDEO || n->kind == NODE_VIEW;
+
+    (void)flags;
+    if (strcmp(name, "user.cancel") != 0 || !(video || ino == FUSE_ROOT_ID))
+        return erofs(req);
+    if (size != 3 || memcmp(value, "all", 3) != 0)
+        return (void)fuse_reply_err(req, EINVAL);
+    pending_cancel_all(fs, video ? n->path : NULL);
+    fuse_reply_err(req, 0);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *n)

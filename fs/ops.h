@@ -52,7 +52,10 @@ struct pending {
     enum pending_kind kind;
     fuse_req_t req;
     struct fs *fs;
-    atomic_int cancel;            /* set by the interrupt callback */
+    atomic_int cancel;            /* set by the interrupt callback, or cancel-all */
+    atomic_int replied;           /* the reply is taken: by the completion or
+                                     by cancel-all, whichever comes first */
+    struct pending *prev, *next;  /* fs->pending, while submitted */
     struct node *node;            /* lookup: the parent; others: the node */
     char *name;                   /* lookup: the child; getxattr: the attr */
     size_t size;                  /* getxattr/listxattr buffer size */
@@ -63,15 +66,26 @@ struct pending {
 /* A pending request on node n; NULL on ENOMEM. */
 struct pending *pending_new(fuse_req_t req, enum pending_kind kind, struct node *n);
 void pending_free(struct pending *p);
-/* Called first by every completion: after it, no interrupt callback runs. */
-void pending_finish(struct pending *p);
+/* Called first by every completion: after it, no interrupt callback and no
+ * cancel-all touches p.  Returns 1 when the completion replies, 0 when
+ * cancel-all already did (then the completion only frees). */
+int pending_finish(struct pending *p);
+
+/* Cancel-all (setfattr -n user.cancel -v all): every request waiting on the
+ * decoder for the video at `path` (every video when NULL) is answered now,
+ * lookups of frames with a `cancelled` entry, the others with ECANCELED, and
+ * its job and the video's batches are told to stop.  Returns how many were
+ * answered.  Never blocks on the decoder. */
+int pending_cancel_all(struct fs *fs, const char *path);
 
 /* Open p->node's video, register for interrupts and queue a job that `done`
  * completes on a worker; when that fails, reply the error at once. */
 void submit_frame(struct pending *p, const struct frame_request *fr, frame_done_fn done);
 void submit_info(struct pending *p, info_done_fn done);
 
-/* Reply the entry of n (one lookup, given back if the reply fails). */
+/* Reply the entry of n (one lookup, given back if the reply fails).  A
+ * frame that did not succeed has no entry timeout: the next lookup asks
+ * again (and a cancelled one is produced afresh). */
 void reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *src);
 /* Reply "no such name", cached for the entry timeout. */
 void reply_negative(fuse_req_t req, struct fs *fs);
@@ -96,13 +110,32 @@ void video_listxattr(fuse_req_t req, struct node *video, size_t size);
 
 /* ---- frame.c: frames ---- */
 
-/* A name in a video directory: a frame name, produced at lookup. */
+/* A name in a video directory or a view: a frame name, produced at lookup. */
 void frame_lookup(fuse_req_t req, struct fs *fs, struct node *video, const char *name);
+/* Answer a pending frame lookup with a `cancelled` entry (cancel-all). */
+void frame_reply_cancelled(struct pending *p);
 void frame_open(fuse_req_t req, struct fs *fs, struct node *n, struct fuse_file_info *fi);
 void frame_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void frame_release(struct fuse_file_info *fi);
 void frame_getxattr(fuse_req_t req, const struct node *n, const char *name, size_t size);
 void frame_listxattr(fuse_req_t req, const struct node *n, size_t size);
+
+/* ---- view.c: view directories inside a video's ---- */
+
+/* Is name a view of a video directory: "every=SECONDS", "keyframes",
+ * "frames"? */
+int view_is_name(const char *name);
+void view_lookup(fuse_req_t req, struct fs *fs, struct node *video, const char *name);
+/* The names the video directory or view n lists, in timeline order, for its
+ * video's info: add(arg, name) each (it returns 0, or -ENOMEM to stop).
+ * 0 or -ENOMEM. */
+int view_names(const struct fs *fs, const struct node *n, const struct video_info *info,
+               int (*add)(void *arg, const char *name), void *arg);
+
+/* ---- info.c: a video's info.json ---- */
+
+void info_lookup(fuse_req_t req, struct fs *fs, struct node *video);
+void info_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi);
 
 /* ---- passthrough.c: plain files of SOURCE_DIR ---- */
 

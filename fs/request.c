@@ -4,6 +4,7 @@
  * submits, and returns; the worker's completion callback replies.  The FUSE
  * loop never waits for a decode.  Also the replies the handlers share.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,59 @@ struct pending *pending_new(fuse_req_t req, enum pending_kind kind, struct node 
     p->fs = fs_of(req);
     p->node = n;
     atomic_init(&p->cancel, 0);
+    atomic_init(&p->replied, 0);
     return p;
+}
+
+static void registry_add(struct pending *p)
+{
+    struct fs *fs = p->fs;
+
+    pthread_mutex_lock(&fs->pending_lock);
+    p->prev = NULL;
+    p->next = fs->pending;
+    if (p->next)
+        p->next->prev = p;
+    fs->pending = p;
+    pthread_mutex_unlock(&fs->pending_lock);
+}
+
+static void registry_remove(struct pending *p)
+{
+    struct fs *fs = p->fs;
+
+    pthread_mutex_lock(&fs->pending_lock);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        fs->pending = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    pthread_mutex_unlock(&fs->pending_lock);
+}
+
+int pending_cancel_all(struct fs *fs, const char *path)
+{
+    int n = 0;
+
+    decoder_cancel_batches(fs->dec, path);
+    pthread_mutex_lock(&fs->pending_lock);
+    for (struct pending *p = fs->pending; p; p = p->next) {
+        if (path && strcmp(p->node->path, path) != 0)
+            continue;
+        atomic_store(&p->cancel, 1);          /* the job stops at a packet */
+        if (atomic_exchange(&p->replied, 1))
+            continue;                         /* its completion is replying */
+        fuse_req_interrupt_func(p->req, NULL, NULL);
+        if (p->kind == P_LOOKUP && p->node->kind != NODE_DIR && p->name &&
+            strcmp(p->name, "info.json") != 0)
+            frame_reply_cancelled(p);
+        else
+            fuse_reply_err(p->req, ECANCELED);
+        n++;
+    }
+    pthread_mutex_unlock(&fs->pending_lock);
+    return n;
 }
 
 void pending_free(struct pending *p)
@@ -41,10 +94,13 @@ void pending_free(struct pending *p)
     free(p);
 }
 
-/* Called first by every completion: after it, no interrupt callback runs. */
-void pending_finish(struct pending *p)
+int pending_finish(struct pending *p)
 {
+    registry_remove(p);
+    if (atomic_exchange(&p->replied, 1))
+        return 0;                /* cancel-all answered it */
     fuse_req_interrupt_func(p->req, NULL, NULL);
+    return 1;
 }
 
 /* Register for interrupts, then queue; on failure reply at once.  A frame job
@@ -57,13 +113,14 @@ static void submit(struct pending *p, const struct frame_request *fr, frame_done
     int fd = source_open_video(p->fs, p->node->path), ret = fd;
 
     fuse_req_interrupt_func(p->req, on_interrupt, p);
+    registry_add(p);
     if (fd >= 0 && fr)
         ret = decoder_submit_frame(p->fs->dec, fd, p->node->path, fr, &p->cancel, frame_done, p);
     else if (fd >= 0)
         ret = decoder_submit_info(p->fs->dec, fd, p->node->path, &p->cancel, info_done, p);
     if (ret < 0) {
-        pending_finish(p);
-        fuse_reply_err(p->req, -ret);
+        if (pending_finish(p))
+            fuse_reply_err(p->req, -ret);
         pending_free(p);
     }
 }
@@ -88,6 +145,8 @@ void reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct sta
     e.ino = inode_number(n);
     e.attr_timeout = fs->timeout;
     e.entry_timeout = fs->timeout;
+    if (n->frame && n->frame->status != FRAME_SUCCEEDED)
+        e.entry_timeout = 0;
     source_attr(n, src, &e.attr);
     if (fuse_reply_entry(req, &e) != 0)
         inode_forget(fs->inodes, n, 1);   /* the kernel never got it */

@@ -200,12 +200,14 @@ void source_attr(const struct node *n, const struct stat *src, struct stat *out)
         out->st_size = src->st_size;
         break;
     case NODE_VIDEO:
+    case NODE_VIEW:
         /* A video's directory: readable where the video is, and searchable
          * wherever readable. */
         out->st_mode = S_IFDIR | r | (r >> 2);
         out->st_nlink = 2;
         break;
     case NODE_FRAME:
+    case NODE_INFO:
         out->st_mode = S_IFREG | r;
         out->st_nlink = 1;
         out->st_size = (off_t)n->frame->size;
@@ -237,4 +239,17 @@ int source_set_exts(struct fs *fs, const char *list)
 bad:
     free(copy);
     return -1;
+}
+
+struct source_version source_version_of(const struct stat *st)
+{
+    return (struct source_version){st->st_dev, st->st_ino, st->st_size,
+                                   (int64_t)st->st_mtim.tv_sec * 1000000000 +
+                                       st->st_mtim.tv_nsec};
+}
+
+int source_same_version(const struct source_version *a, const struct source_version *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns;
 }

@@ -57,6 +57,9 @@ void xattr_of_video(const struct video_info *info, struct xattr_set *out)
     add(out, "user.height", "%d", info->height);
     add(out, "user.frame_rate", "%.6f", info->frame_rate);
     add(out, "user.codec", "%s", info->codec);
+    add(out, "user.frame_count", "%zu", info->frame_count);
+    add(out, "user.keyframe_count", "%zu", info->keyframe_count);
+    add(out, "user.rotation", "%d", info->rotation);
     add(out, "user.result", "succeeded");
 }
 

@@ -14,7 +14,7 @@
 #include "../decoder/decoder.h"
 #include "inode.h"
 
-#define XATTR_MAX 8
+#define XATTR_MAX 12
 
 struct xattr_set {
     int n;

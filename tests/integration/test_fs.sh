@@ -261,7 +261,8 @@ check_xattr_consistency() {
             size=${r#ok }
             val=$(fsq_q getxattr "$f" "$name" "$size")
             [ "$val" = "ok $size ${val#ok "$size" }" ] || fail "$label: $name: full read: $val"
-            if [ "$size" -gt 0 ]; then
+            # (a 1-byte value: a 0-byte buffer asks for the size instead)
+            if [ "$size" -gt 1 ]; then
                 r=$(fsq_q getxattr "$f" "$name" $((size - 1)))
                 [ "$r" = "err ERANGE" ] || fail "$label: $name with a buffer 1 byte short: $r, want ERANGE"
             fi
