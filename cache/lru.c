@@ -329,33 +329,14 @@ static enum lru_status wait_for(struct lru *c, struct entry *e,
     return w.status;
 }
 
-enum lru_status lru_get(struct lru *c, const char *key, struct blob **out,
-                        int (*should_stop)(void *arg), void *arg)
-{
-    uint64_t h = fnv1a(key);
-    *out = NULL;
-    pthread_mutex_lock(&c->mu);
-    struct entry *e = *slot(c, key, h);
-    if (e && e->blob) {
-        touch(c, e);
-        *out = blob_ref(e->blob);
-        c->hits++;
-        pthread_mutex_unlock(&c->mu);
-        return LRU_HIT;
-    }
-    if (e)
-        return wait_for(c, e, out, should_stop, arg);
-    /* Missing: mark it pending.  If even that fails, produce untracked. */
-    e = entry_new(key, h);
-    if (e)
-        table_insert(c, e);
-    c->misses++;
-    pthread_mutex_unlock(&c->mu);
-    return LRU_PRODUCE;
-}
-
-enum lru_status lru_get_or_park(struct lru *c, const char *key, struct blob **out,
-                                struct lru_parked *p)
+/*
+ * The first half of lru_get() and lru_get_or_park(): LRU_HIT (a reference in
+ * *out) or LRU_PRODUCE (the key is now pending, or untracked when even that
+ * failed), with the mutex released; or, when the key is pending elsewhere,
+ * LRU_PARKED with *pending set and the mutex still held.
+ */
+static enum lru_status lookup(struct lru *c, const char *key, struct blob **out,
+                              struct entry **pending)
 {
     uint64_t h = fnv1a(key);
     *out = NULL;
@@ -369,18 +350,42 @@ enum lru_status lru_get_or_park(struct lru *c, const char *key, struct blob **ou
         return LRU_HIT;
     }
     if (e) {
-        p->next = e->parked;
-        e->parked = p;
-        e->nparked++;
-        pthread_mutex_unlock(&c->mu);
+        *pending = e;
         return LRU_PARKED;
     }
+    /* Missing: mark it pending.  If even that fails, produce untracked. */
     e = entry_new(key, h);
     if (e)
         table_insert(c, e);
     c->misses++;
     pthread_mutex_unlock(&c->mu);
     return LRU_PRODUCE;
+}
+
+enum lru_status lru_get(struct lru *c, const char *key, struct blob **out,
+                        int (*should_stop)(void *arg), void *arg)
+{
+    struct entry *e;
+    enum lru_status st = lookup(c, key, out, &e);
+
+    if (st == LRU_PARKED)
+        return wait_for(c, e, out, should_stop, arg);
+    return st;
+}
+
+enum lru_status lru_get_or_park(struct lru *c, const char *key, struct blob **out,
+                                struct lru_parked *p)
+{
+    struct entry *e;
+    enum lru_status st = lookup(c, key, out, &e);
+
+    if (st == LRU_PARKED) {
+        p->next = e->parked;
+        e->parked = p;
+        e->nparked++;
+        pthread_mutex_unlock(&c->mu);
+    }
+    return st;
 }
 
 /* Take e's parked callers, each given b, to resume after unlocking. */

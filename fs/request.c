@@ -161,31 +161,33 @@ void reply_negative(fuse_req_t req, struct fs *fs)
     fuse_reply_entry(req, &e);
 }
 
-void reply_xattr_value(fuse_req_t req, const struct xattr_set *s, const char *name,
-                       size_t size)
+/* What xattr_get()/xattr_list() said (ret, the bytes at buf[0..len)) as a
+ * getxattr/listxattr reply for a buffer of `size` (0: just the length). */
+static void reply_xattr(fuse_req_t req, int ret, size_t size, const char *buf, size_t len)
 {
-    const char *value;
-    size_t len;
-    int ret = xattr_get(s, name, size, &value, &len);
-
-    if (ret < 0)
-        fuse_reply_err(req, -ret);
-    else if (size == 0)
-        fuse_reply_xattr(req, len);
-    else
-        fuse_reply_buf(req, value, len);
-}
-
-void reply_xattr_list(fuse_req_t req, const struct xattr_set *s, size_t size)
-{
-    char buf[XATTR_MAX * 32];
-    size_t len;
-    int ret = xattr_list(s, buf, size < sizeof(buf) ? size : sizeof(buf), &len);
-
     if (ret < 0)
         fuse_reply_err(req, -ret);
     else if (size == 0)
         fuse_reply_xattr(req, len);
     else
         fuse_reply_buf(req, buf, len);
+}
+
+void reply_xattr_value(fuse_req_t req, const struct xattr_set *s, const char *name,
+                       size_t size)
+{
+    const char *value = NULL;
+    size_t len = 0;
+    int ret = xattr_get(s, name, size, &value, &len);
+
+    reply_xattr(req, ret, size, value, len);
+}
+
+void reply_xattr_list(fuse_req_t req, const struct xattr_set *s, size_t size)
+{
+    char buf[XATTR_MAX * 32];
+    size_t len = 0;
+    int ret = xattr_list(s, buf, size < sizeof(buf) ? size : sizeof(buf), &len);
+
+    reply_xattr(req, ret, size, buf, len);
 }
