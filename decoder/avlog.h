@@ -1,7 +1,8 @@
 /*
  * decoder/avlog — keeps FFmpeg's last error message per thread, so a failure
  * can say why in FFmpeg's own words ("moov atom not found") instead of the
- * generic AVERROR text.  Nothing is printed.  avlog_install() once, before
+ * generic AVERROR text, and routes FFmpeg's messages to log.h (errors; and
+ * warnings with -o verbose).  avlog_install() once, after log_init(), before
  * workers start; the rest is thread-local and lock-free.
  */
 #ifndef FRAMEFS_AVLOG_H

@@ -20,6 +20,7 @@
 
 #include "avlog.h"
 #include "batch.h"
+#include "log.h"
 #include "convert.h"
 #include "decoder.h"
 #include "encode.h"
@@ -296,23 +297,33 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     int64_t pts = 0;
     int ret;
 
+    struct frame_timing *tm = &j->res.timing;
+    double t0;
+
     if (!c)
         return NULL;
     ret = dec_ctx_get(c, f, producer_should_stop, j, &frame, err, errlen);
+    tm->produced = 1;
+    tm->seek = c->seek_ms;
+    tm->decode = c->decode_ms;
     if (ret == AVERROR_EXIT)
         *cancelled = 1;
+    t0 = log_clock_ms();
     if (ret >= 0) {
         frame_plan(j, v, frame, &plan);
         ret = convert_frame(&c->convert, frame, &plan, plan.format == FORMAT_PNG, &img,
                             err, errlen);
     }
+    tm->convert = log_clock_ms() - t0;
     if (ret >= 0)
         pts = dec_frame_pts(frame);
     /* Encoding is the slow part at HD sizes: give the decoder back first so
      * the next frame's decode overlaps it on another worker. */
     return_ctx(j->d, c);
     if (ret >= 0) {
+        t0 = log_clock_ms();
         b = encode_image(&img, &plan, j->d->cfg.png_level, err, errlen);
+        tm->encode = log_clock_ms() - t0;
         if (b) {
             b->tag = pts;
             b->width = img.width;
@@ -735,12 +746,18 @@ static void run_frame(void *arg, int shutting_down)
     struct video *v;
     int err = 0;
     ptrdiff_t f;
+    double t0, index_ms = res->timing.index;   /* kept across a parked load */
 
     *res = (struct frame_result){.status = FRAME_FAILED, .actual_time = NAN};
+    res->timing.index = index_ms;
     res->requested_time = j->req.kind == TIME_SECONDS ? j->req.t : NAN;
     if (shutting_down || job_cancelled(j))
         return frame_cancelled(j);
-    if (!(v = job_video(j, &err))) {
+    t0 = log_clock_ms();
+    v = job_video(j, &err);
+    if (err != TABLE_PARKED)
+        res->timing.index = log_clock_ms() - t0;
+    if (!v) {
         if (err == TABLE_PARKED)
             return;                   /* runs again once the video is loaded */
         if (err == -ECANCELED || err == -ESHUTDOWN)

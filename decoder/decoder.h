@@ -124,8 +124,17 @@ struct source_version {
 
 #define DECODER_KEY_MAX 192
 
+/* Where a produced frame's time went, in milliseconds (all 0 for a frame
+ * that came from the cache). */
+struct frame_timing {
+    double index;            /* loading the video, when this request did it */
+    double seek, decode, convert, encode;
+    int produced;            /* 1: made by this request, not from the cache */
+};
+
 struct frame_result {
     enum frame_status status;
+    struct frame_timing timing;
     struct source_version version;
     double requested_time;   /* t rounded to the stream's time base */
     double actual_time;      /* pts of the frame returned; NAN when none */

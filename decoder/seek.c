@@ -12,6 +12,7 @@
 #include "avlog.h"
 #include "convert.h"
 #include "fdio.h"
+#include "log.h"
 #include "seek.h"
 
 #define MAX_SEEK_RETRIES 4
@@ -344,12 +345,17 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
     int skip = c->skip_nonref && !c->video->synthetic_pts;
 
     avlog_clear();
+    c->seek_ms = c->decode_ms = 0;
 
     for (int attempt = 0;; attempt++) {
+        double t0 = log_clock_ms();
+
         if (!continuing && (ret = position_at(c, key)) < 0) {
             snprintf(err, errlen, "cannot seek: %s", av_err2str(ret));
             return ret;
         }
+        c->seek_ms += log_clock_ms() - t0;
+        t0 = log_clock_ms();
         /* A keyframe target decodes alone (tol=inf: one frame), unless a
          * field of it could sit in the next packet. */
         size_t alone = !continuing && key == c->video->index.frame_packet[f] &&
@@ -357,6 +363,7 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
                            ? key : SIZE_MAX;
 
         ret = decode_until(c, target, skip, alone, stop, arg, err, errlen);
+        c->decode_ms += log_clock_ms() - t0;
         if ((ret == PREVIOUS || ret == AVERROR_STREAM_NOT_FOUND) && skip) {
             /* The target did not come out: whatever is shown instead must
              * not depend on what was skipped.  Once more, decoding all. */

@@ -38,6 +38,7 @@ struct dec_ctx {
     size_t start_packet, next_packet;
     int64_t last_pts;
 
+    double seek_ms, decode_ms;   /* the last dec_ctx_get(): time seeking, decoding */
     struct dec_ctx *next;    /* idle list (decoder.c) */
     void *convert;           /* conversion state (convert.c) */
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../decoder/log.h"
 #include "name.h"
 #include "ops.h"
 #include "xattr.h"
@@ -198,6 +199,8 @@ static void info_done(void *arg, const struct video_info *info)
     } else if (atomic_load(&p->cancel) && !info->ok) {
         fuse_reply_err(p->req, EINTR);
     } else if (p->kind == P_OPENDIR) {
+        if (!info->ok)
+            log_msg(LOG_ERR, "%s: %s", p->node->path, info->error);
         if (!(l = listing_new()) || list_frames(p->req, p->fs, p->node, info, l) < 0) {
             listing_free(l);
             fuse_reply_err(p->req, ENOMEM);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../decoder/log.h"
 #include "name.h"
 #include "ops.h"
 #include "xattr.h"
@@ -55,11 +56,27 @@ void frame_reply_cancelled(struct pending *p)
         fuse_reply_err(p->req, ENOMEM);
 }
 
+/* One line per failed request; with -o verbose, one per produced frame. */
+static void log_result(const struct pending *p, const struct frame_result *res)
+{
+    const char *name = p->kind == P_LOOKUP ? p->name : p->node->name;
+    const struct frame_timing *tm = &res->timing;
+
+    if (res->status == FRAME_FAILED)
+        log_msg(LOG_ERR, "%s/%s: %s", p->node->path, name, res->error);
+    else if (res->status == FRAME_SUCCEEDED && tm->produced && log_verbose())
+        log_msg(LOG_INFO, "%s/%s: frame at %.6f, %dx%d, %zu bytes: index %.1f ms, "
+                "seek %.1f ms, decode %.1f ms, convert %.1f ms, encode %.1f ms",
+                p->node->path, name, res->actual_time, res->width, res->height,
+                res->image->size, tm->index, tm->seek, tm->decode, tm->convert, tm->encode);
+}
+
 static void frame_done(void *arg, struct frame_result *res)
 {
     struct pending *p = arg;
     struct fs *fs = p->fs;
 
+    log_result(p, res);
     if (!pending_finish(p)) {
         /* cancel-all answered it already */
     } else if (res->status == FRAME_CANCELLED) {

@@ -16,12 +16,13 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "../decoder/log.h"
 #include "name.h"
 
 struct options {
     const char *source;
     char *cache_size, *workers, *list_interval, *list_ext, *png_level, *video_ext;
-    int help, version, no_sandbox, decode_all;
+    int help, version, no_sandbox, decode_all, verbose;
     struct frame_request defaults;   /* -o KEY=VALUE of the frame name keys */
     int bad_default;                 /* one of those was invalid */
 };
@@ -36,6 +37,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("video_ext=%s", video_ext),
     {"no_sandbox", offsetof(struct options, no_sandbox), 1},
     {"decode_all", offsetof(struct options, decode_all), 1},
+    {"verbose", offsetof(struct options, verbose), 1},
     {"-h", offsetof(struct options, help), 1},
     {"--help", offsetof(struct options, help), 1},
     {"-V", offsetof(struct options, version), 1},
@@ -68,7 +70,9 @@ static void usage(const char *prog)
            "    no_sandbox           decoder threads without their seccomp filter\n"
            "                         (debugging under valgrind only)\n"
            "    decode_all           also decode the unreferenced frames before a target\n"
-           "                         (slower; for measuring what skipping them saves)\n\n",
+           "                         (slower; for measuring what skipping them saves)\n"
+           "    verbose              log every produced frame with its timings\n"
+           "                         (errors are always logged: stderr with -f, else syslog)\n\n",
            DEFAULT_PNG_LEVEL);
     fuse_cmdline_help();
     fuse_lowlevel_help();
@@ -206,6 +210,7 @@ static int apply_options(const struct options *o, struct fs *fs, struct decoder_
     dc->decode_threads = cpus > 1 ? (int)(cpus < 4 ? cpus : 4) : 1;
     dc->sandbox = !o->no_sandbox;
     dc->decode_all = o->decode_all;
+    log_init(0, o->verbose);
     fs->defaults = o->defaults;
     fs->list_interval = 1;
     fs->list_format = FORMAT_PNG;
@@ -357,6 +362,8 @@ int main(int argc, char *argv[])
         goto out_signals;
     }
     fuse_daemonize(cl.foreground);
+    if (!cl.foreground)
+        log_to_syslog();          /* stderr is /dev/null now */
     /* Threads start after daemonizing: fork keeps only the calling thread. */
     fs.inval = inval_start(se);
     fs.watch = watch_start(fs.inval);
