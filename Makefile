@@ -2,7 +2,7 @@
 # test; `make run` mounts the built-in samples; `make check-asan` runs the
 # suite against an AddressSanitizer + UBSan build.
 
-PKGS     := fuse3 libavformat libavcodec libavutil libswscale libpng libseccomp libdeflate libturbojpeg
+PKGS     := fuse3 libavformat libavcodec libavutil libswscale libpng libseccomp libdeflate libturbojpeg libmemcached libxxhash
 CC       ?= cc
 BUILD    ?= build
 SAN      ?=

@@ -16,7 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libavcodec/version.h>
+#include <libavformat/version.h>
 #include <libavutil/log.h>
+#include <libavutil/version.h>
+#include <libdeflate.h>
+#include <libswscale/swscale.h>
+#include <png.h>
+#include <xxhash.h>
 
 #include "avlog.h"
 #include "batch.h"
@@ -29,6 +36,7 @@
 #include "readahead.h"
 #include "sandbox.h"
 #include "select.h"
+#include "shared.h"
 #include "table.h"
 #include "video.h"
 
@@ -38,6 +46,10 @@ struct decoder {
     struct lru *cache;
     struct table *videos;
     struct readahead *ra;
+    struct shared *shared;       /* NULL without -o shared_cache */
+    struct load_shared load_shared;
+    atomic_ulong local_hits, misses, decodes;
+    atomic_long decode_ms;       /* a running mean of produce(), for waits */
 
     pthread_mutex_t lock;      /* the idle list */
     struct dec_ctx *idle;      /* most recently used first */
@@ -296,12 +308,12 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     AVFrame *frame;
     int64_t pts = 0;
     int ret;
-
     struct frame_timing *tm = &j->res.timing;
     double t0;
 
     if (!c)
         return NULL;
+    atomic_fetch_add(&j->d->decodes, 1);
     ret = dec_ctx_get(c, f, producer_should_stop, j, &frame, err, errlen);
     tm->produced = 1;
     tm->seek = c->seek_ms;
@@ -324,12 +336,89 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
         t0 = log_clock_ms();
         b = encode_image(&img, &plan, j->d->cfg.png_level, err, errlen);
         tm->encode = log_clock_ms() - t0;
+        /* mean += (sample - mean) / 8 */
+        {
+            long ms = (long)(tm->seek + tm->decode + tm->convert + tm->encode);
+            long mean = atomic_load(&j->d->decode_ms);
+
+            atomic_store(&j->d->decode_ms, mean + (ms - mean) / 8);
+        }
         if (b) {
             b->tag = pts;
             b->width = img.width;
             b->height = img.height;
         }
         image_free(&img);
+    }
+    return b;
+}
+
+/* ---- the shared cache (shared.h) ----------------------------------------- */
+
+/* The shared key of frame f of v made as plan: content-addressed, so equal
+ * on every host that has the same bytes under any path, and naming the
+ * pipeline, so a host with other libraries never serves other bytes. */
+static int shared_frame_key(char *key, size_t len, const struct decoder *d,
+                            const struct video *v, size_t f, const struct output_plan *plan)
+{
+    char spec[DECODER_KEY_MAX];
+
+    if (!d->shared || !v->content_id[0] ||
+        frame_request_key(spec, sizeof(spec), "", v->index.frames[f].pts, plan) < 0)
+        return -1;
+    snprintf(key, len, "F:%s:%d:%s:%s", v->content_id, v->stream, spec,
+             d->load_shared.pipeline);
+    return 0;
+}
+
+/* Offer a frame made here to the other hosts. */
+static void share_frame(struct decoder *d, const struct video *v, size_t f,
+                        const struct output_plan *plan, struct blob *b)
+{
+    char key[2 * DECODER_KEY_MAX];
+    struct shared_meta meta = {b->tag, b->width, b->height};
+
+    if (shared_frame_key(key, sizeof(key), d, v, f, plan) == 0)
+        shared_put(d->shared, key, b, &meta);
+}
+
+/*
+ * A frame another host may have made: its image from the shared cache, or
+ * NULL (then this host makes it).  When another host holds the lease on it,
+ * wait for its value up to about a decode's time, then give up on it.
+ */
+static struct blob *shared_frame(struct job *j, const struct video *v, size_t f)
+{
+    struct decoder *d = j->d;
+    char key[2 * DECODER_KEY_MAX];
+    struct shared_meta meta;
+    struct blob *b;
+    int corrupt;
+    long wait_ms;
+    double until;
+
+    if (shared_frame_key(key, sizeof(key), d, v, f, &j->plan) < 0)
+        return NULL;
+    /* A corrupt value will not mend itself: make it here, now. */
+    if ((b = shared_get(d->shared, key, &meta, &corrupt)) || corrupt ||
+        shared_lease(d->shared, key))
+        goto found;
+    wait_ms = atomic_load(&d->decode_ms) * 3 / 2;
+    wait_ms = wait_ms < 100 ? 100 : wait_ms > 3000 ? 3000 : wait_ms;
+    for (until = log_clock_ms() + (double)wait_ms; !b && log_clock_ms() < until;) {
+        struct timespec nap = {0, 25 * 1000 * 1000};
+
+        if (job_cancelled(j))
+            break;
+        nanosleep(&nap, NULL);
+        if (!(b = shared_get(d->shared, key, &meta, &corrupt)) && corrupt)
+            break;
+    }
+found:
+    if (b) {
+        b->tag = meta.tag;
+        b->width = meta.width;
+        b->height = meta.height;
     }
     return b;
 }
@@ -375,10 +464,13 @@ static void run_readahead(void *arg, int shutting_down)
         case LRU_PARKED:
             break;
         case LRU_PRODUCE:
-            if ((b = produce(j, v, j->frame, err, sizeof(err), &cancelled)))
+            if ((b = produce(j, v, j->frame, err, sizeof(err), &cancelled))) {
                 lru_put(j->d->cache, j->key, b);
-            else
+                if (j->d->shared)
+                    share_frame(j->d, v, j->frame, &j->plan, b);
+            } else {
                 lru_abandon(j->d->cache, j->key);
+            }
             break;
         }
         blob_unref(b);
@@ -527,6 +619,8 @@ static void run_encode(void *arg, int shutting_down)
         b->width = j->img.width;
         b->height = j->img.height;
         lru_put(j->d->cache, j->key, b);
+        if (j->d->shared)
+            share_frame(j->d, j->video, j->frame, &j->plan, b);
         blob_unref(b);
     } else {
         lru_abandon(j->d->cache, j->key);
@@ -572,6 +666,7 @@ static void produce_entry(struct job *run, struct dec_ctx **c, const struct batc
     enc->batch = batch_ref(run->batch);
     enc->video = video_ref(v);
     enc->plan = plan;
+    enc->frame = e->frame;
     snprintf(enc->key, sizeof(enc->key), "%s", key);
     if (pool_submit(d->pool, run_encode, enc) < 0)
         run_encode(enc, 1);
@@ -693,12 +788,20 @@ static void frame_complete(struct job *j, enum lru_status st, struct blob *b,
     if (st == LRU_PRODUCE && shutting_down) {
         lru_abandon(j->d->cache, j->key);
         cancelled = 1;
+    } else if (st == LRU_PRODUCE && j->d->shared && (b = shared_frame(j, v, j->frame))) {
+        lru_put(j->d->cache, j->key, b);     /* made by another host */
     } else if (st == LRU_PRODUCE) {
+        atomic_fetch_add(&j->d->misses, 1);
         b = produce(j, v, j->frame, res->error, sizeof(res->error), &cancelled);
-        if (b)
+        if (b) {
             lru_put(j->d->cache, j->key, b);
-        else
+            if (j->d->shared)
+                share_frame(j->d, v, j->frame, &j->plan, b);
+        } else {
             lru_abandon(j->d->cache, j->key);
+        }
+    } else if (st == LRU_HIT) {
+        atomic_fetch_add(&j->d->local_hits, 1);
     }
     if (cancelled) {
         blob_unref(b);
@@ -850,6 +953,42 @@ int decoder_submit_info(struct decoder *d, int fd, const char *path,
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/*
+ * What makes the bytes of a frame, for the shared cache's keys: framefs's
+ * own format, the FFmpeg libraries, the encoders and their settings, and the
+ * byte order.  Hosts that differ in any of it never share a value.
+ */
+static void pipeline_version(struct decoder *d)
+{
+    char text[512];
+    const uint16_t one = 1;
+
+    snprintf(text, sizeof(text),
+             "framefs-values-1 lavf %u lavc %u lavu %u sws %u png %s deflate %s turbojpeg "
+             "png_level %d %s",
+             avformat_version(), avcodec_version(), avutil_version(), swscale_version(),
+             png_get_libpng_ver(NULL), LIBDEFLATE_VERSION_STRING, d->cfg.png_level,
+             *(const uint8_t *)&one ? "le" : "be");
+    snprintf(d->load_shared.pipeline, sizeof(d->load_shared.pipeline), "%016llx",
+             (unsigned long long)XXH3_64bits(text, strlen(text)));
+}
+
+int decoder_check_shared(const char *servers, char *err, size_t errlen)
+{
+    return shared_check_servers(servers, err, errlen);
+}
+
+void decoder_stats(struct decoder *d, struct decoder_stats *out)
+{
+    struct shared_stats s = {0};
+
+    if (d->shared)
+        shared_stats(d->shared, &s);
+    *out = (struct decoder_stats){atomic_load(&d->local_hits), s.hits, atomic_load(&d->misses),
+                                  atomic_load(&d->decodes), s.errors, s.corrupt, s.stores,
+                                  d->shared != NULL};
+}
+
 /* Each worker's first act: the seccomp filter (sandbox.h). */
 static int enter_sandbox(char *err, size_t errlen)
 {
@@ -871,9 +1010,16 @@ struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t 
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->batch_lock, NULL);
     avlog_install();
+    pipeline_version(d);
+    if (cfg->shared_cache && !(d->shared = shared_new(cfg->shared_cache, cfg->shared_ttl,
+                                                      err, errlen))) {
+        decoder_free(d);
+        return NULL;
+    }
+    d->load_shared.shared = d->shared;
     if (!(d->cache = lru_new(cfg->cache_bytes)) ||
         !(d->ra = readahead_new(cfg->workers, cfg->cache_bytes)) ||
-        !(d->videos = table_new(evict_video, d)) ||
+        !(d->videos = table_new(evict_video, d, d->shared ? &d->load_shared : NULL)) ||
         !(d->pool = pool_new(cfg->workers, cfg->sandbox ? enter_sandbox : NULL, err, errlen))) {
         decoder_free(d);
         return NULL;
@@ -889,6 +1035,7 @@ void decoder_free(struct decoder *d)
     if (d->videos)
         table_stop(d->videos);     /* and loads */
     pool_free(d->pool);            /* runs what is queued as cancelled, joins */
+    shared_free(d->shared);        /* after the workers: nobody asks it now */
     if (d->videos)
         table_free(d->videos);
     while (d->idle) {

@@ -186,6 +186,8 @@ struct decoder_config {
     int sandbox;             /* workers run under the seccomp filter (sandbox.h) */
     int decode_all;          /* decode unreferenced frames before a target too
                               * (seek.h; for measuring what skipping saves) */
+    const char *shared_cache;    /* "HOST:PORT[+...]" (shared.h), or NULL */
+    int shared_ttl;          /* seconds values live there */
 };
 
 typedef void (*frame_done_fn)(void *arg, struct frame_result *res);
@@ -236,6 +238,19 @@ void decoder_cancel_batches(struct decoder *d, const char *path);
  * reference for the caller, or NULL when it was evicted.  Never blocks on
  * decoding: a cache lookup under the cache's lock. */
 struct blob *decoder_cached(struct decoder *d, const char *key);
+
+/* What the caches did since the start: frame requests answered from the
+ * local cache, from the shared cache, and neither; frames decoded here (for
+ * requests, readahead and batches); shared-cache errors and corrupt values
+ * ignored. */
+struct decoder_stats {
+    unsigned long local_hits, shared_hits, misses, decodes, shared_errors, shared_corrupt,
+        shared_stores;
+    int shared;              /* a shared cache is configured */
+};
+void decoder_stats(struct decoder *d, struct decoder_stats *out);
+/* Does a shared_cache server list parse?  0, or -1 with err set. */
+int decoder_check_shared(const char *servers, char *err, size_t errlen);
 
 /* Default list of video file name extensions, comma-separated. */
 extern const char decoder_default_video_ext[];

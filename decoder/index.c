@@ -203,3 +203,97 @@ size_t index_keyframe_count(const struct index *ix)
         n += ix->frames[i].keyframe != 0;
     return n;
 }
+
+/* ---- sharing ------------------------------------------------------------- */
+
+/* Layout: "FFIX", u32 version, u64 packets, u64 frames, then per packet
+ * pts, dts, pos (i64) and key (i64), per frame pts, next_pts, keyframe and
+ * packet (i64): all little-endian 64-bit words after the 24-byte head. */
+#define IX_MAGIC "FFIX"
+#define IX_VERSION 1u
+#define IX_HEAD 24
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+int index_serialize(const struct index *ix, unsigned char **out, size_t *len)
+{
+    size_t n = IX_HEAD + 32 * ix->n_packets + 32 * ix->n_frames;
+    unsigned char *b = malloc(n), *p;
+
+    if (!b)
+        return -ENOMEM;
+    memcpy(b, IX_MAGIC, 4);
+    b[4] = IX_VERSION, b[5] = b[6] = b[7] = 0;
+    put64(b + 8, ix->n_packets);
+    put64(b + 16, ix->n_frames);
+    p = b + IX_HEAD;
+    for (size_t i = 0; i < ix->n_packets; i++, p += 32) {
+        put64(p, (uint64_t)ix->packets[i].pts);
+        put64(p + 8, (uint64_t)ix->packets[i].dts);
+        put64(p + 16, (uint64_t)ix->packets[i].pos);
+        put64(p + 24, (uint64_t)ix->packets[i].key);
+    }
+    for (size_t i = 0; i < ix->n_frames; i++, p += 32) {
+        put64(p, (uint64_t)ix->frames[i].pts);
+        put64(p + 8, (uint64_t)ix->frames[i].next_pts);
+        put64(p + 16, (uint64_t)ix->frames[i].keyframe);
+        put64(p + 24, (uint64_t)ix->frame_packet[i]);
+    }
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+int index_deserialize(struct index *ix, const unsigned char *buf, size_t len)
+{
+    uint64_t np, nf;
+    const unsigned char *p;
+
+    if (len < IX_HEAD || memcmp(buf, IX_MAGIC, 4) != 0 || buf[4] != IX_VERSION)
+        return -EINVAL;
+    np = get64(buf + 8);
+    nf = get64(buf + 16);
+    if (np == 0 || nf == 0 || np > (len - IX_HEAD) / 32 || nf > (len - IX_HEAD) / 32 ||
+        IX_HEAD + 32 * (np + nf) != len)
+        return -EINVAL;
+    memset(ix, 0, sizeof(*ix));
+    ix->packets = malloc(np * sizeof(*ix->packets));
+    ix->frames = malloc(nf * sizeof(*ix->frames));
+    ix->frame_packet = malloc(nf * sizeof(*ix->frame_packet));
+    if (!ix->packets || !ix->frames || !ix->frame_packet) {
+        index_free(ix);
+        return -ENOMEM;
+    }
+    p = buf + IX_HEAD;
+    for (size_t i = 0; i < np; i++, p += 32)
+        ix->packets[i] = (struct index_packet){(int64_t)get64(p), (int64_t)get64(p + 8),
+                                               (int64_t)get64(p + 16), get64(p + 24) != 0};
+    for (size_t i = 0; i < nf; i++, p += 32) {
+        struct select_frame f = {(int64_t)get64(p), (int64_t)get64(p + 8), get64(p + 16) != 0};
+        uint64_t pk = get64(p + 24);
+
+        if (pk >= np || f.next_pts <= f.pts || f.pts == INDEX_NOPTS ||
+            (i && f.pts <= ix->frames[i - 1].pts)) {
+            index_free(ix);
+            return -EINVAL;
+        }
+        ix->frames[i] = f;
+        ix->frame_packet[i] = (size_t)pk;
+    }
+    ix->n_packets = ix->cap_packets = np;
+    ix->n_frames = nf;
+    return 0;
+}

@@ -77,6 +77,17 @@ size_t index_find_packet(const struct index *ix, int64_t dts, int64_t pos);
 /* Number of keyframes among the frames. */
 size_t index_keyframe_count(const struct index *ix);
 
+/*
+ * A finished index as bytes, to share it (decoder/shared.h): a new malloc'd
+ * buffer in *out, its length in *len.  0 or -ENOMEM.  index_deserialize()
+ * fills an empty index from such bytes, trusting nothing in them: counts
+ * must match the length, frames must be in strictly increasing pts order
+ * with ends after their starts, and every frame's packet must exist; else
+ * -EINVAL and the index stays empty.  -ENOMEM too.
+ */
+int index_serialize(const struct index *ix, unsigned char **out, size_t *len);
+int index_deserialize(struct index *ix, const unsigned char *buf, size_t len);
+
 /* a + b and a - b, saturated to [INT64_MIN + 1, INT64_MAX] (never NOPTS). */
 int64_t index_sat_add(int64_t a, int64_t b);
 int64_t index_sat_sub(int64_t a, int64_t b);

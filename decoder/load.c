@@ -6,6 +6,9 @@
 #include <libavutil/avutil.h>
 #include <libavutil/version.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "load.h"
 #include "seek.h"
 
@@ -78,14 +81,79 @@ static void index_by_decoding(struct video *v, int (*stop)(void *), void *arg)
                  av_err2str(ret < 0 ? ret : c.err));
 }
 
-struct video *video_load(int fd, const char *name, const struct video_id *id,
-                         int (*stop)(void *), void *arg)
-{
-    struct video *v = video_open(fd, name, id, stop, arg);
+/* ---- the shared index (load.h) ------------------------------------------- */
 
-    if (v && !v->error[0] && !v->stopped && v->index_by_decoding)
+struct fetch {
+    const struct load_shared *sh;
+    int (*stop)(void *);
+    void *arg;
+};
+
+/* Index flags kept with the shared index, in its meta tag. */
+#define SHARED_SYNTHETIC_PTS 1
+
+static void index_key(char *key, size_t len, const struct video *v, const struct load_shared *sh)
+{
+    snprintf(key, len, "I:%s:%d:%s", v->content_id, v->stream, sh->pipeline);
+}
+
+/* video_open_hooked()'s hook: the content id, then the index another host
+ * stored under it.  1 when v->index was filled. */
+static int fetch_index(struct video *v, void *arg)
+{
+    struct fetch *f = arg;
+    struct shared_meta meta;
+    struct blob *b;
+    char key[SHARED_KEY_MAX];
+    int ret = 0;
+
+    if (content_id(v->fd, v->id.size, v->content_id, f->stop, f->arg) < 0) {
+        v->content_id[0] = 0;
+        return 0;
+    }
+    index_key(key, sizeof(key), v, f->sh);
+    if (!(b = shared_get(f->sh->shared, key, &meta, NULL)))
+        return 0;
+    if (index_deserialize(&v->index, b->data, b->size) == 0) {
+        v->synthetic_pts = !!(meta.tag & SHARED_SYNTHETIC_PTS);
+        ret = 1;
+    }
+    blob_unref(b);
+    return ret;
+}
+
+/* Store a freshly made index for the other hosts. */
+static void store_index(const struct video *v, const struct load_shared *sh)
+{
+    struct shared_meta meta = {.tag = v->synthetic_pts ? SHARED_SYNTHETIC_PTS : 0};
+    unsigned char *bytes;
+    char key[SHARED_KEY_MAX];
+    struct blob *b;
+    size_t len;
+
+    if (index_serialize(&v->index, &bytes, &len) < 0)
+        return;
+    if ((b = blob_adopt(bytes, len))) {
+        index_key(key, sizeof(key), v, sh);
+        shared_put(sh->shared, key, b, &meta);
+        blob_unref(b);
+    } else {
+        free(bytes);
+    }
+}
+
+struct video *video_load(int fd, const char *name, const struct video_id *id,
+                         const struct load_shared *sh, int (*stop)(void *), void *arg)
+{
+    struct fetch f = {sh, stop, arg};
+    struct video *v = sh ? video_open_hooked(fd, name, id, fetch_index, &f, stop, arg)
+                         : video_open(fd, name, id, stop, arg);
+
+    if (v && !v->error[0] && !v->stopped && !v->index_shared && v->index_by_decoding)
         index_by_decoding(v, stop, arg);
     if (v)
         video_finish(v);
+    if (v && v->ok && sh && v->content_id[0] && !v->index_shared)
+        store_index(v, sh);
     return v;
 }

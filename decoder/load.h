@@ -9,10 +9,19 @@
 #ifndef FRAMEFS_LOAD_H
 #define FRAMEFS_LOAD_H
 
+#include "shared.h"
 #include "video.h"
 
-/* Takes ownership of fd.  NULL only on ENOMEM (fd closed). */
+/* With a shared cache (decoder/shared.h): the content id is computed first,
+ * and the index is taken from the shared cache when another host stored it
+ * (no scan, no decoding), else made here and stored for the others. */
+struct load_shared {
+    struct shared *shared;
+    char pipeline[17];           /* what made the values (decoder.c) */
+};
+
+/* Takes ownership of fd.  sh may be NULL.  NULL only on ENOMEM (fd closed). */
 struct video *video_load(int fd, const char *name, const struct video_id *id,
-                         int (*stop)(void *), void *arg);
+                         const struct load_shared *sh, int (*stop)(void *), void *arg);
 
 #endif

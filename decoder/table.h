@@ -17,6 +17,7 @@
 #ifndef FRAMEFS_TABLE_H
 #define FRAMEFS_TABLE_H
 
+#include "load.h"
 #include "video.h"
 
 /* A request that may wait for a load; embedded in the caller's job. */
@@ -30,7 +31,8 @@ struct table_waiter {
  * the caller drops what it keeps for it (cached frames, idle decoders). */
 typedef void (*table_evict_fn)(void *arg, struct video *v);
 
-struct table *table_new(table_evict_fn evict, void *arg);
+/* shared: the shared cache for loads (load.h), or NULL; kept, not owned. */
+struct table *table_new(table_evict_fn evict, void *arg, const struct load_shared *shared);
 /* Let go of every video.  No load may be running. */
 void table_free(struct table *t);
 /* Loads stop at their next packet; table_get() then fails with -ESHUTDOWN. */

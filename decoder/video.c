@@ -251,7 +251,8 @@ static void probe(struct video *v, AVFormatContext *fmt)
     fill_info(v, fmt, st);
 }
 
-static void load(struct video *v, int (*stop)(void *), void *arg)
+static void load(struct video *v, int (*before_scan)(struct video *, void *), void *hook_arg,
+                 int (*stop)(void *), void *arg)
 {
     AVFormatContext *fmt = NULL;
     size_t missing = 0;
@@ -263,7 +264,9 @@ static void load(struct video *v, int (*stop)(void *), void *arg)
     if (fdio_open_input(v->fd, v->id.size, v->name, &fmt, v->error, sizeof(v->error)) < 0)
         return;
     probe(v, fmt);
-    if (!v->error[0]) {
+    if (!v->error[0] && before_scan && before_scan(v, hook_arg) == 1) {
+        v->index_shared = 1;
+    } else if (!v->error[0]) {
         ret = scan_packets(v, fmt, fmt->streams[v->stream]->codecpar->video_delay > 0,
                            &missing, stop, arg);
         if (ret == AVERROR_EXIT)
@@ -282,6 +285,13 @@ static void load(struct video *v, int (*stop)(void *), void *arg)
 struct video *video_open(int fd, const char *name, const struct video_id *id,
                          int (*stop)(void *), void *arg)
 {
+    return video_open_hooked(fd, name, id, NULL, NULL, stop, arg);
+}
+
+struct video *video_open_hooked(int fd, const char *name, const struct video_id *id,
+                                int (*before_scan)(struct video *v, void *arg), void *hook_arg,
+                                int (*stop)(void *), void *arg)
+{
     struct video *v = calloc(1, sizeof(*v));
 
     if (!v || !(v->name = strdup(name))) {
@@ -294,7 +304,7 @@ struct video *video_open(int fd, const char *name, const struct video_id *id,
     v->id = *id;
     snprintf(v->key_prefix, sizeof(v->key_prefix), "%ju:%ju:%jd:%" PRId64 ":",
              (uintmax_t)id->dev, (uintmax_t)id->ino, (intmax_t)id->size, id->mtime_ns);
-    load(v, stop, arg);
+    load(v, before_scan, hook_arg, stop, arg);
     return v;
 }
 
@@ -302,7 +312,8 @@ void video_finish(struct video *v)
 {
     int ret;
 
-    if (!v->error[0] && !v->stopped && (ret = index_finish(&v->index, v->default_dur)) < 0)
+    if (!v->error[0] && !v->stopped && !v->index_shared &&
+        (ret = index_finish(&v->index, v->default_dur)) < 0)
         fail(v, "cannot index", ret);
     if (!v->error[0] && !v->stopped && !v->index.n_frames)
         fail(v, "no video frames", 0);

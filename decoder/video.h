@@ -19,6 +19,7 @@
 #include <libavcodec/codec_par.h>
 #include <libavutil/rational.h>
 
+#include "content.h"
 #include "decoder.h"
 #include "index.h"
 
@@ -50,6 +51,8 @@ struct video {
     int index_by_decoding;        /* packets lack pts: decode to index (load.c) */
     int synthetic_pts;            /* some frames timed by counting: never seek */
     int frames_whole;             /* progressive: a packet holds whole frames */
+    char content_id[CONTENT_ID_LEN];   /* content.h; "" without a shared cache */
+    int index_shared;             /* the index came from the shared cache */
     int rotation[3];              /* transpose, reverse x, reverse y (convert.h) */
     AVRational sar;               /* sample aspect ratio; 0/1 when unknown */
     struct video_info info;
@@ -70,6 +73,11 @@ int video_fstat(int fd, struct video_id *id);
  */
 struct video *video_open(int fd, const char *name, const struct video_id *id,
                          int (*stop)(void *), void *arg);
+/* The same, with a hook run after probing, before the scan: when it
+ * returns 1 it filled v->index (finished) and the scan is skipped. */
+struct video *video_open_hooked(int fd, const char *name, const struct video_id *id,
+                                int (*before_scan)(struct video *v, void *arg), void *hook_arg,
+                                int (*stop)(void *), void *arg);
 /* Finish the index and set ok, info and error.  After this the video is
  * immutable. */
 void video_finish(struct video *v);

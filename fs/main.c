@@ -22,6 +22,7 @@
 struct options {
     const char *source;
     char *cache_size, *workers, *list_interval, *list_ext, *png_level, *video_ext;
+    char *shared_cache, *shared_cache_ttl;
     int help, version, no_sandbox, decode_all, verbose;
     struct frame_request defaults;   /* -o KEY=VALUE of the frame name keys */
     int bad_default;                 /* one of those was invalid */
@@ -35,6 +36,8 @@ static const struct fuse_opt option_spec[] = {
     OPT("list_ext=%s", list_ext),
     OPT("png_level=%s", png_level),
     OPT("video_ext=%s", video_ext),
+    OPT("shared_cache=%s", shared_cache),
+    OPT("shared_cache_ttl=%s", shared_cache_ttl),
     {"no_sandbox", offsetof(struct options, no_sandbox), 1},
     {"decode_all", offsetof(struct options, decode_all), 1},
     {"verbose", offsetof(struct options, verbose), 1},
@@ -65,6 +68,9 @@ static void usage(const char *prog)
            "    list_ext=png|jpg|ppm extension of the listed frame names (default png)\n"
            "    png_level=0..9       deflate level of the PNGs (default %d)\n"
            "    video_ext=mp4,mkv,.. extensions shown as video directories\n"
+           "    shared_cache=HOST:PORT[+HOST:PORT...]\n"
+           "                         memcached servers shared with other hosts\n"
+           "    shared_cache_ttl=SECS  lifetime of shared values (default 86400)\n"
            "    KEY=VALUE            the default of a frame name key marked *\n"
            "                         (tol=0.5, w=224, q=80, rotate=0, ...)\n"
            "    no_sandbox           decoder threads without their seccomp filter\n"
@@ -223,6 +229,16 @@ static int apply_options(const struct options *o, struct fs *fs, struct decoder_
         return bad("invalid png_level '%s' (0 to 9)", o->png_level);
     if (o->bad_default)
         return -1;
+    dc->shared_cache = o->shared_cache && *o->shared_cache ? o->shared_cache : NULL;
+    dc->shared_ttl = 86400;
+    if (dc->shared_cache) {
+        char err[256];
+
+        if (decoder_check_shared(dc->shared_cache, err, sizeof(err)) < 0)
+            return bad("%s", err);
+    }
+    if (o->shared_cache_ttl && parse_int(o->shared_cache_ttl, 1, 30 * 86400, &dc->shared_ttl) < 0)
+        return bad("invalid shared_cache_ttl '%s' (seconds, 1 to 2592000)", o->shared_cache_ttl);
     if (o->list_ext && name_parse_format(o->list_ext, strlen(o->list_ext), &fs->list_format) < 0)
         return bad("invalid list_ext '%s' (png, jpg or ppm)", o->list_ext);
     if (o->list_interval && name_parse_seconds(o->list_interval, 0, &fs->list_interval) < 0)
@@ -407,6 +423,8 @@ out:
     free(o.workers);
     free(o.list_interval);
     free(o.list_ext);
+    free(o.shared_cache);
+    free(o.shared_cache_ttl);
     free(o.png_level);
     free(o.video_ext);
     while (n_owned)

@@ -158,6 +158,14 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
     struct fs *fs = fs_of(req);
     struct node *n = inode_get(fs->inodes, ino);
 
+    struct decoder_stats st;
+    struct xattr_set set;
+
+    if (ino == FUSE_ROOT_ID) {             /* user.stats */
+        decoder_stats(fs->dec, &st);
+        xattr_of_root(&st, &set);
+        return reply_xattr_value(req, &set, name, size);
+    }
     switch (n->kind) {
     case NODE_FRAME:
         return frame_getxattr(req, n, name, size);
@@ -173,7 +181,13 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     struct fs *fs = fs_of(req);
     struct node *n = inode_get(fs->inodes, ino);
     struct xattr_set none = {0};
+    struct decoder_stats st;
 
+    if (ino == FUSE_ROOT_ID) {
+        decoder_stats(fs->dec, &st);
+        xattr_of_root(&st, &none);
+        return reply_xattr_list(req, &none, size);
+    }
     switch (n->kind) {
     case NODE_FRAME:
         return frame_listxattr(req, n, size);

@@ -63,6 +63,17 @@ void xattr_of_video(const struct video_info *info, struct xattr_set *out)
     add(out, "user.result", "succeeded");
 }
 
+void xattr_of_root(const struct decoder_stats *st, struct xattr_set *out)
+{
+    out->n = 0;
+    add(out, "user.stats",
+        "{\"local_hits\": %lu, \"shared_hits\": %lu, \"misses\": %lu, \"decodes\": %lu, "
+        "\"shared_errors\": %lu, \"shared_corrupt\": %lu, \"shared_stores\": %lu, "
+        "\"shared_cache\": %s}",
+        st->local_hits, st->shared_hits, st->misses, st->decodes, st->shared_errors,
+        st->shared_corrupt, st->shared_stores, st->shared ? "true" : "false");
+}
+
 int xattr_get(const struct xattr_set *s, const char *name, size_t size,
               const char **value, size_t *len)
 {

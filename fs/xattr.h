@@ -26,6 +26,8 @@ struct xattr_set {
 
 void xattr_of_frame(const struct frame_meta *m, struct xattr_set *out);
 void xattr_of_video(const struct video_info *info, struct xattr_set *out);
+/* The mount root's: user.stats, the caches' counters as one JSON object. */
+void xattr_of_root(const struct decoder_stats *st, struct xattr_set *out);
 
 /* 0 with the value and its length set, -ENODATA or -ERANGE.  With size 0,
  * only the length. */

@@ -1,0 +1,496 @@
+/*
+ * decoder/shared — see shared.h.
+ *
+ * One I/O thread owns the memcached_st (which is not thread-safe) and runs a
+ * queue of operations.  A get or a lease is a refcounted op the worker waits
+ * on with a deadline; if the deadline passes, the worker lets go of it and
+ * the I/O thread frees it when done, so a slow server never holds a worker
+ * longer than SHARED_WAIT_MS.  Gets and leases go to the front of the queue,
+ * puts to the back (at most PUT_QUEUE_MAX of them, else dropped).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmemcached/memcached.h>
+#include <xxhash.h>
+
+#include "log.h"
+#include "shared.h"
+
+#define PUT_QUEUE_MAX 16
+#define VALUE_MAGIC "FFSV"
+#define VALUE_VERSION 1u
+
+enum op_kind { OP_GET, OP_LEASE, OP_PUT, OP_STOP };
+
+struct op {
+    atomic_int refs;             /* the I/O thread's, and the waiter's if any */
+    enum op_kind kind;
+    char key[SHARED_KEY_MAX + 1];
+    struct blob *blob;           /* put: what to store; get: what was found */
+    struct shared_meta meta;
+    int result;                  /* lease: 1 ours, 0 another host's; get: 1 corrupt */
+    int done;
+    struct op *next;
+};
+
+struct shared {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t work, finished;    /* finished: CLOCK_MONOTONIC */
+    struct op *head, *tail;
+    int puts_queued;
+    memcached_st *mc;
+    time_t ttl;
+    int state;                   /* -1 unknown, 0 down, 1 up (I/O thread only) */
+    char servers[256];
+    atomic_ulong hits, misses, errors, corrupt, stores, dropped;
+};
+
+/* The header before a value's payload (little-endian on every host that
+ * shares a pipeline version: the key says which). */
+struct value_header {
+    char magic[4];
+    uint32_t version;
+    uint64_t length;
+    uint32_t chunks;             /* 0: the payload follows the header */
+    uint32_t reserved;
+    uint64_t checksum;           /* XXH3-64 of the payload */
+    int64_t tag;
+    int32_t width, height;
+};
+
+static void op_unref(struct op *op)
+{
+    if (atomic_fetch_sub(&op->refs, 1) == 1) {
+        blob_unref(op->blob);
+        free(op);
+    }
+}
+
+/* A key memcached takes: short ones as they are, long ones hashed. */
+static void memcached_key(char out[SHARED_KEY_MAX + 1], const char *key)
+{
+    if (strlen(key) <= SHARED_KEY_MAX) {
+        snprintf(out, SHARED_KEY_MAX + 1, "%s", key);
+    } else {
+        XXH128_hash_t h = XXH3_128bits(key, strlen(key));
+
+        snprintf(out, SHARED_KEY_MAX + 1, "h:%016llx%016llx", (unsigned long long)h.high64,
+                 (unsigned long long)h.low64);
+    }
+}
+
+/* ---- the I/O thread ------------------------------------------------------ */
+
+static int is_server_error(memcached_return_t rc)
+{
+    return rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_NOTSTORED &&
+           rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_END && rc != MEMCACHED_STORED;
+}
+
+/* Count an outcome, and log the first one of each state. */
+static void note(struct shared *s, memcached_return_t rc)
+{
+    int up = !is_server_error(rc);
+
+    if (!up)
+        atomic_fetch_add(&s->errors, 1);
+    if (up == s->state)
+        return;
+    if (up)
+        log_msg(LOG_INFO, "shared cache %s: reachable", s->servers);
+    else
+        log_msg(LOG_ERR, "shared cache %s: unreachable (%s); frames are made locally",
+                s->servers, memcached_strerror(s->mc, rc));
+    s->state = up;
+}
+
+static void chunk_key(char *out, size_t len, const char *key, uint32_t i)
+{
+    snprintf(out, len, "%s:c%u", key, i);
+}
+
+static void do_put(struct shared *s, struct op *op)
+{
+    const struct blob *b = op->blob;
+    struct value_header h = {VALUE_MAGIC, VALUE_VERSION, b->size, 0, 0,
+                             XXH3_64bits(b->data, b->size), op->meta.tag,
+                             op->meta.width, op->meta.height};
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    char ck[SHARED_KEY_MAX + 16];
+
+    if (b->size + sizeof(h) > SHARED_CHUNK)
+        h.chunks = (uint32_t)((b->size + SHARED_CHUNK - 1) / SHARED_CHUNK);
+    /* Chunks first, the header last: no reader sees a header before its
+     * chunks are there. */
+    for (uint32_t i = 0; i < h.chunks && rc == MEMCACHED_SUCCESS; i++) {
+        size_t off = (size_t)i * SHARED_CHUNK, n = b->size - off;
+
+        chunk_key(ck, sizeof(ck), op->key, i);
+        rc = memcached_set(s->mc, ck, strlen(ck), (const char *)b->data + off,
+                           n < SHARED_CHUNK ? n : SHARED_CHUNK, s->ttl, 0);
+    }
+    if (rc == MEMCACHED_SUCCESS) {
+        size_t n = sizeof(h) + (h.chunks ? 0 : b->size);
+        char *v = malloc(n);
+
+        if (!v)
+            return;
+        memcpy(v, &h, sizeof(h));
+        if (!h.chunks)
+            memcpy(v + sizeof(h), b->data, b->size);
+        rc = memcached_set(s->mc, op->key, strlen(op->key), v, n, s->ttl, 0);
+        free(v);
+    }
+    note(s, rc);
+    if (rc == MEMCACHED_SUCCESS)
+        atomic_fetch_add(&s->stores, 1);
+}
+
+/* The value under op->key into op->blob, or nothing (counted). */
+static void do_get(struct shared *s, struct op *op)
+{
+    memcached_return_t rc;
+    size_t len = 0, got;
+    uint32_t flags;
+    char *v = memcached_get(s->mc, op->key, strlen(op->key), &len, &flags, &rc);
+    struct value_header h;
+    struct blob *b = NULL;
+    char ck[SHARED_KEY_MAX + 16];
+
+    note(s, rc);
+    if (!v) {
+        atomic_fetch_add(&s->misses, 1);     /* missing, or unreachable (an error too) */
+        return;
+    }
+    memcpy(&h, v, len < sizeof(h) ? len : sizeof(h));
+    if (len < sizeof(h) || memcmp(h.magic, VALUE_MAGIC, 4) != 0 || h.version != VALUE_VERSION ||
+        h.length > ((uint64_t)1 << 32) ||
+        (h.chunks == 0 ? len != sizeof(h) + h.length
+                       : len != sizeof(h) || h.chunks != (h.length + SHARED_CHUNK - 1) / SHARED_CHUNK) ||
+        !(b = blob_new((size_t)h.length)))
+        goto corrupt;
+    if (!h.chunks)
+        memcpy(b->data, v + sizeof(h), (size_t)h.length);
+    for (uint32_t i = 0, off = 0; i < h.chunks; i++) {
+        char *c;
+
+        chunk_key(ck, sizeof(ck), op->key, i);
+        c = memcached_get(s->mc, ck, strlen(ck), &got, &flags, &rc);
+        note(s, rc);
+        if (!c || off + got > h.length || (i + 1 < h.chunks && got != SHARED_CHUNK)) {
+            free(c);
+            goto corrupt;
+        }
+        memcpy(b->data + off, c, got);
+        off += (uint32_t)got;
+        free(c);
+        if (i + 1 == h.chunks && off != h.length)
+            goto corrupt;
+    }
+    if (XXH3_64bits(b->data, b->size) != h.checksum)
+        goto corrupt;
+    free(v);
+    op->blob = b;
+    op->meta = (struct shared_meta){h.tag, h.width, h.height};
+    atomic_fetch_add(&s->hits, 1);
+    return;
+corrupt:
+    free(v);
+    blob_unref(b);
+    op->result = 1;
+    atomic_fetch_add(&s->corrupt, 1);
+}
+
+static void do_lease(struct shared *s, struct op *op)
+{
+    char lk[SHARED_KEY_MAX + 16];
+    memcached_return_t rc;
+
+    snprintf(lk, sizeof(lk), "L:%s", op->key);
+    rc = memcached_add(s->mc, lk, strlen(lk), "1", 1, SHARED_LEASE_S, 0);
+    note(s, rc);
+    op->result = rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS ? 0 : 1;
+}
+
+static void *io_main(void *arg)
+{
+    struct shared *s = arg;
+
+    for (;;) {
+        struct op *op;
+
+        pthread_mutex_lock(&s->lock);
+        while (!s->head)
+            pthread_cond_wait(&s->work, &s->lock);
+        op = s->head;
+        s->head = op->next;
+        if (!s->head)
+            s->tail = NULL;
+        if (op->kind == OP_PUT)
+            s->puts_queued--;
+        pthread_mutex_unlock(&s->lock);
+        if (op->kind == OP_STOP) {
+            op_unref(op);
+            return NULL;
+        }
+        if (op->kind == OP_GET)
+            do_get(s, op);
+        else if (op->kind == OP_LEASE)
+            do_lease(s, op);
+        else
+            do_put(s, op);
+        pthread_mutex_lock(&s->lock);
+        op->done = 1;
+        pthread_cond_broadcast(&s->finished);
+        pthread_mutex_unlock(&s->lock);
+        op_unref(op);
+    }
+}
+
+/* ---- callers ------------------------------------------------------------- */
+
+/* Queue op (front or back); 0, or -1 when a put finds the queue full. */
+static int enqueue(struct shared *s, struct op *op, int front)
+{
+    pthread_mutex_lock(&s->lock);
+    if (op->kind == OP_PUT && s->puts_queued >= PUT_QUEUE_MAX) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    if (op->kind == OP_PUT)
+        s->puts_queued++;
+    if (front) {
+        op->next = s->head;
+        s->head = op;
+        if (!s->tail)
+            s->tail = op;
+    } else {
+        op->next = NULL;
+        if (s->tail)
+            s->tail->next = op;
+        else
+            s->head = op;
+        s->tail = op;
+    }
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+static struct op *op_new(enum op_kind kind, const char *key, int refs)
+{
+    struct op *op = calloc(1, sizeof(*op));
+
+    if (!op)
+        return NULL;
+    atomic_init(&op->refs, refs);
+    op->kind = kind;
+    if (key)
+        memcached_key(op->key, key);
+    return op;
+}
+
+/* Run op on the I/O thread and wait for it until the deadline.  Returns op
+ * done (the caller unrefs it), or NULL when it came too late. */
+static struct op *run_sync(struct shared *s, struct op *op)
+{
+    struct timespec dl;
+    int done;
+
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_nsec += SHARED_WAIT_MS * 1000000L;
+    dl.tv_sec += dl.tv_nsec / 1000000000L;
+    dl.tv_nsec %= 1000000000L;
+    enqueue(s, op, 1);
+    pthread_mutex_lock(&s->lock);
+    while (!op->done && pthread_cond_timedwait(&s->finished, &s->lock, &dl) != ETIMEDOUT)
+        ;
+    done = op->done;
+    pthread_mutex_unlock(&s->lock);
+    if (!done) {
+        atomic_fetch_add(&s->errors, 1);
+        op_unref(op);            /* the I/O thread frees it */
+        return NULL;
+    }
+    return op;
+}
+
+struct blob *shared_get(struct shared *s, const char *key, struct shared_meta *meta,
+                        int *corrupt)
+{
+    struct op *op = op_new(OP_GET, key, 2);
+    struct blob *b = NULL;
+
+    if (corrupt)
+        *corrupt = 0;
+    if (op && (op = run_sync(s, op))) {
+        b = op->blob;
+        op->blob = NULL;
+        *meta = op->meta;
+        if (corrupt)
+            *corrupt = op->result;
+        op_unref(op);
+    }
+    return b;
+}
+
+int shared_lease(struct shared *s, const char *key)
+{
+    struct op *op = op_new(OP_LEASE, key, 2);
+    int ours = 1;
+
+    if (op && (op = run_sync(s, op))) {
+        ours = op->result;
+        op_unref(op);
+    }
+    return ours;
+}
+
+void shared_put(struct shared *s, const char *key, struct blob *b, const struct shared_meta *meta)
+{
+    struct op *op = op_new(OP_PUT, key, 1);
+
+    if (!op)
+        return;
+    op->blob = blob_ref(b);
+    op->meta = *meta;
+    if (enqueue(s, op, 0) < 0) {
+        atomic_fetch_add(&s->dropped, 1);
+        op_unref(op);
+    }
+}
+
+void shared_stats(struct shared *s, struct shared_stats *out)
+{
+    *out = (struct shared_stats){atomic_load(&s->hits), atomic_load(&s->misses),
+                                 atomic_load(&s->errors), atomic_load(&s->corrupt),
+                                 atomic_load(&s->stores), atomic_load(&s->dropped)};
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+/* "HOST:PORT[+HOST:PORT...]" into the client's server list; 0 or -1. */
+static int add_servers(memcached_st *mc, const char *list)
+{
+    char *copy = strdup(list), *save = NULL, *tok;
+    int n = 0;
+
+    if (!copy)
+        return -1;
+    for (tok = strtok_r(copy, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
+        char *colon = strrchr(tok, ':'), *end;
+        long port;
+
+        if (!colon || colon == tok)
+            goto bad;
+        *colon = 0;
+        port = strtol(colon + 1, &end, 10);
+        if (*end || port < 1 || port > 65535 ||
+            memcached_server_add(mc, tok, (in_port_t)port) != MEMCACHED_SUCCESS)
+            goto bad;
+        n++;
+    }
+    free(copy);
+    return n ? 0 : -1;
+bad:
+    free(copy);
+    return -1;
+}
+
+int shared_check_servers(const char *servers, char *err, size_t errlen)
+{
+    memcached_st *mc = memcached_create(NULL);
+    int ret = mc && add_servers(mc, servers) == 0 ? 0 : -1;
+
+    if (ret < 0)
+        snprintf(err, errlen, "invalid shared_cache '%s' (HOST:PORT[+HOST:PORT...])", servers);
+    memcached_free(mc);
+    return ret;
+}
+
+struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen)
+{
+    struct shared *s = calloc(1, sizeof(*s));
+    pthread_condattr_t ca;
+
+    if (!s || !(s->mc = memcached_create(NULL))) {
+        snprintf(err, errlen, "out of memory");
+        free(s);
+        return NULL;
+    }
+    if (add_servers(s->mc, servers) < 0) {
+        snprintf(err, errlen, "invalid shared_cache '%s' (HOST:PORT[+HOST:PORT...])", servers);
+        memcached_free(s->mc);
+        free(s);
+        return NULL;
+    }
+    snprintf(s->servers, sizeof(s->servers), "%s", servers);
+    s->ttl = ttl;
+    s->state = -1;
+    /* ketama: adding or losing a server moves only its share of the keys. */
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+                           MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, SHARED_OP_TIMEOUT_MS);
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, SHARED_OP_TIMEOUT_MS);
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, SHARED_OP_TIMEOUT_MS * 1000);
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, SHARED_OP_TIMEOUT_MS * 1000);
+    /* A server that fails is skipped for a second, then tried again. */
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
+    memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->finished, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&s->thread, NULL, io_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the shared cache thread");
+        memcached_free(s->mc);
+        free(s);
+        return NULL;
+    }
+    pthread_setname_np(s->thread, "framefs-shared");
+    return s;
+}
+
+void shared_free(struct shared *s)
+{
+    struct op *stop;
+
+    if (!s)
+        return;
+    /* Behind every queued op: the puts still go out (each bounded by the
+     * timeouts), then the thread ends. */
+    if ((stop = op_new(OP_STOP, NULL, 1))) {
+        pthread_mutex_lock(&s->lock);
+        stop->next = NULL;
+        if (s->tail)
+            s->tail->next = stop;
+        else
+            s->head = stop;
+        s->tail = stop;
+        pthread_cond_signal(&s->work);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->thread, NULL);
+    }
+    while (s->head) {
+        struct op *op = s->head;
+
+        s->head = op->next;
+        op_unref(op);
+    }
+    memcached_free(s->mc);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->finished);
+    free(s);
+}

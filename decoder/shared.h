@@ -1,0 +1,69 @@
+/*
+ * decoder/shared — the second cache level, shared by hosts: memcached
+ * through libmemcached, consistent (ketama) hashing over the servers.
+ *
+ * Values are content-addressed by the caller (keys name content ids and
+ * pipeline versions, decoder.c), so nothing here ever needs invalidating.
+ * A value is stored as a header (magic, version, length, chunk count,
+ * XXH3-64 of the payload, and the caller's meta) followed by the payload,
+ * in chunks of at most SHARED_CHUNK bytes under KEY:cN when it does not fit
+ * one item of a server started with defaults (1 MiB).  A value that is
+ * truncated, corrupted or from another version is ignored and counted.
+ * Keys longer than SHARED_KEY_MAX are replaced by a hash of themselves.
+ *
+ * Threads: every memcached call runs on the client's own I/O thread, started
+ * by shared_new() from an unsandboxed thread (workers may not open sockets,
+ * sandbox.h), with its own connections.  Workers wait for a get or a lease
+ * at most SHARED_WAIT_MS; a put is queued and the caller goes on (dropped
+ * when the queue is full).  Every memcached operation has a 50 ms timeout;
+ * a server that fails is retried after a second, so a restarted memcached
+ * is used again without a remount.  One log line per change of state.
+ * Never called from a FUSE thread.
+ */
+#ifndef FRAMEFS_SHARED_H
+#define FRAMEFS_SHARED_H
+
+#include <stdint.h>
+
+#include "../cache/cache.h"
+
+#define SHARED_KEY_MAX 200       /* memcached allows 250; chunk suffixes need room */
+#define SHARED_CHUNK (1000u * 1000u)
+#define SHARED_WAIT_MS 250
+#define SHARED_OP_TIMEOUT_MS 50
+#define SHARED_LEASE_S 3
+
+struct shared;
+
+/* What a value carries besides its bytes (a frame's pts and size). */
+struct shared_meta {
+    int64_t tag;
+    int32_t width, height;
+};
+
+struct shared_stats {
+    unsigned long hits, misses, errors, corrupt, stores, dropped;
+};
+
+/* servers: "HOST:PORT[+HOST:PORT...]"; ttl in seconds.  NULL with err set
+ * when the list does not parse or the thread cannot start; an unreachable
+ * server is no error (every get misses until it answers). */
+struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen);
+void shared_free(struct shared *s);
+/* Does a server list parse?  0, or -1 with err set. */
+int shared_check_servers(const char *servers, char *err, size_t errlen);
+
+/* The value of key, with its meta, or NULL (missing, unreachable, late or
+ * corrupt; *corrupt, when given, says whether it was the last).  Blocks up
+ * to about SHARED_WAIT_MS. */
+struct blob *shared_get(struct shared *s, const char *key, struct shared_meta *meta,
+                        int *corrupt);
+/* Take the lease on producing key (memcached add, SHARED_LEASE_S seconds):
+ * 1 when this host got it or the servers cannot say, 0 when another host
+ * holds it.  Blocks up to about SHARED_WAIT_MS. */
+int shared_lease(struct shared *s, const char *key);
+/* Store b (a reference is taken) under key, later, on the I/O thread. */
+void shared_put(struct shared *s, const char *key, struct blob *b, const struct shared_meta *meta);
+void shared_stats(struct shared *s, struct shared_stats *out);
+
+#endif
