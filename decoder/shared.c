@@ -1,8 +1,8 @@
 /*
  * decoder/shared — see shared.h.
  *
- * One I/O thread owns the memcached_st (which is not thread-safe) and runs a
- * queue of operations.  A get or a lease is a refcounted op the worker waits
+ * SHARED_THREADS I/O threads, each with its own memcached_st (which is not
+ * thread-safe) cloned from one configured here, run a queue of operations.  A get or a lease is a refcounted op the worker waits
  * on with a deadline; if the deadline passes, the worker lets go of it and
  * the I/O thread frees it when done, so a slow server never holds a worker
  * longer than SHARED_WAIT_MS.  Gets and leases go to the front of the queue,
@@ -23,6 +23,7 @@
 #include "shared.h"
 
 #define PUT_QUEUE_MAX 16
+#define SHARED_THREADS 4         /* gets of several readers in parallel */
 #define VALUE_MAGIC "FFSV"
 #define VALUE_VERSION 1u
 
@@ -40,14 +41,15 @@ struct op {
 };
 
 struct shared {
-    pthread_t thread;
+    pthread_t thread[SHARED_THREADS];
+    int n_threads;
     pthread_mutex_t lock;
     pthread_cond_t work, finished;    /* finished: CLOCK_MONOTONIC */
     struct op *head, *tail;
     int puts_queued;
-    memcached_st *mc;
+    memcached_st *mc;            /* the configuration the threads clone */
     time_t ttl;
-    int state;                   /* -1 unknown, 0 down, 1 up (I/O thread only) */
+    atomic_int state;            /* -1 unknown, 0 down, 1 up */
     char servers[256];
     atomic_ulong hits, misses, errors, corrupt, stores, dropped;
 };
@@ -94,21 +96,24 @@ static int is_server_error(memcached_return_t rc)
            rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_END && rc != MEMCACHED_STORED;
 }
 
-/* Count an outcome, and log the first one of each state. */
-static void note(struct shared *s, memcached_return_t rc)
+/* Count an outcome, and log the first one of each state (whichever I/O
+ * thread sees the change first). */
+static void note(struct shared *s, memcached_st *mc, memcached_return_t rc)
 {
     int up = !is_server_error(rc);
 
     if (!up)
         atomic_fetch_add(&s->errors, 1);
-    if (up == s->state)
+    /* A connection still waiting out its retry interval says nothing new. */
+    if (rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED || rc == MEMCACHED_SERVER_MARKED_DEAD)
+        return;
+    if (atomic_exchange(&s->state, up) == up)
         return;
     if (up)
         log_msg(LOG_INFO, "shared cache %s: reachable", s->servers);
     else
         log_msg(LOG_ERR, "shared cache %s: unreachable (%s); frames are made locally",
-                s->servers, memcached_strerror(s->mc, rc));
-    s->state = up;
+                s->servers, memcached_strerror(mc, rc));
 }
 
 static void chunk_key(char *out, size_t len, const char *key, uint32_t i)
@@ -116,7 +121,7 @@ static void chunk_key(char *out, size_t len, const char *key, uint32_t i)
     snprintf(out, len, "%s:c%u", key, i);
 }
 
-static void do_put(struct shared *s, struct op *op)
+static void do_put(struct shared *s, memcached_st *mc, struct op *op)
 {
     const struct blob *b = op->blob;
     struct value_header h = {VALUE_MAGIC, VALUE_VERSION, b->size, 0, 0,
@@ -133,7 +138,7 @@ static void do_put(struct shared *s, struct op *op)
         size_t off = (size_t)i * SHARED_CHUNK, n = b->size - off;
 
         chunk_key(ck, sizeof(ck), op->key, i);
-        rc = memcached_set(s->mc, ck, strlen(ck), (const char *)b->data + off,
+        rc = memcached_set(mc, ck, strlen(ck), (const char *)b->data + off,
                            n < SHARED_CHUNK ? n : SHARED_CHUNK, s->ttl, 0);
     }
     if (rc == MEMCACHED_SUCCESS) {
@@ -145,26 +150,26 @@ static void do_put(struct shared *s, struct op *op)
         memcpy(v, &h, sizeof(h));
         if (!h.chunks)
             memcpy(v + sizeof(h), b->data, b->size);
-        rc = memcached_set(s->mc, op->key, strlen(op->key), v, n, s->ttl, 0);
+        rc = memcached_set(mc, op->key, strlen(op->key), v, n, s->ttl, 0);
         free(v);
     }
-    note(s, rc);
+    note(s, mc, rc);
     if (rc == MEMCACHED_SUCCESS)
         atomic_fetch_add(&s->stores, 1);
 }
 
 /* The value under op->key into op->blob, or nothing (counted). */
-static void do_get(struct shared *s, struct op *op)
+static void do_get(struct shared *s, memcached_st *mc, struct op *op)
 {
     memcached_return_t rc;
     size_t len = 0, got;
     uint32_t flags;
-    char *v = memcached_get(s->mc, op->key, strlen(op->key), &len, &flags, &rc);
+    char *v = memcached_get(mc, op->key, strlen(op->key), &len, &flags, &rc);
     struct value_header h;
     struct blob *b = NULL;
     char ck[SHARED_KEY_MAX + 16];
 
-    note(s, rc);
+    note(s, mc, rc);
     if (!v) {
         atomic_fetch_add(&s->misses, 1);     /* missing, or unreachable (an error too) */
         return;
@@ -182,8 +187,8 @@ static void do_get(struct shared *s, struct op *op)
         char *c;
 
         chunk_key(ck, sizeof(ck), op->key, i);
-        c = memcached_get(s->mc, ck, strlen(ck), &got, &flags, &rc);
-        note(s, rc);
+        c = memcached_get(mc, ck, strlen(ck), &got, &flags, &rc);
+        note(s, mc, rc);
         if (!c || off + got > h.length || (i + 1 < h.chunks && got != SHARED_CHUNK)) {
             free(c);
             goto corrupt;
@@ -208,21 +213,25 @@ corrupt:
     atomic_fetch_add(&s->corrupt, 1);
 }
 
-static void do_lease(struct shared *s, struct op *op)
+static void do_lease(struct shared *s, memcached_st *mc, struct op *op)
 {
     char lk[SHARED_KEY_MAX + 16];
     memcached_return_t rc;
 
     snprintf(lk, sizeof(lk), "L:%s", op->key);
-    rc = memcached_add(s->mc, lk, strlen(lk), "1", 1, SHARED_LEASE_S, 0);
-    note(s, rc);
+    rc = memcached_add(mc, lk, strlen(lk), "1", 1, SHARED_LEASE_S, 0);
+    note(s, mc, rc);
     op->result = rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS ? 0 : 1;
 }
 
 static void *io_main(void *arg)
 {
     struct shared *s = arg;
+    memcached_st *mc;
 
+    pthread_mutex_lock(&s->lock);
+    mc = memcached_clone(NULL, s->mc);       /* memcached_clone reads s->mc */
+    pthread_mutex_unlock(&s->lock);
     for (;;) {
         struct op *op;
 
@@ -238,14 +247,17 @@ static void *io_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         if (op->kind == OP_STOP) {
             op_unref(op);
+            memcached_free(mc);
             return NULL;
         }
-        if (op->kind == OP_GET)
-            do_get(s, op);
+        if (!mc)
+            ;                    /* out of memory: the op fails (a miss) */
+        else if (op->kind == OP_GET)
+            do_get(s, mc, op);
         else if (op->kind == OP_LEASE)
-            do_lease(s, op);
+            do_lease(s, mc, op);
         else
-            do_put(s, op);
+            do_put(s, mc, op);
         pthread_mutex_lock(&s->lock);
         op->done = 1;
         pthread_cond_broadcast(&s->finished);
@@ -433,7 +445,7 @@ struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen
     }
     snprintf(s->servers, sizeof(s->servers), "%s", servers);
     s->ttl = ttl;
-    s->state = -1;
+    atomic_init(&s->state, -1);
     /* ketama: adding or losing a server moves only its share of the keys. */
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
                            MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
@@ -452,13 +464,18 @@ struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->finished, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&s->thread, NULL, io_main, s) != 0) {
-        snprintf(err, errlen, "cannot start the shared cache thread");
+    for (int i = 0; i < SHARED_THREADS; i++) {
+        if (pthread_create(&s->thread[i], NULL, io_main, s) != 0)
+            break;
+        pthread_setname_np(s->thread[i], "framefs-shared");
+        s->n_threads++;
+    }
+    if (!s->n_threads) {
+        snprintf(err, errlen, "cannot start the shared cache threads");
         memcached_free(s->mc);
         free(s);
         return NULL;
     }
-    pthread_setname_np(s->thread, "framefs-shared");
     return s;
 }
 
@@ -468,9 +485,11 @@ void shared_free(struct shared *s)
 
     if (!s)
         return;
-    /* Behind every queued op: the puts still go out (each bounded by the
-     * timeouts), then the thread ends. */
-    if ((stop = op_new(OP_STOP, NULL, 1))) {
+    /* Behind every queued op, one stop per thread: the puts still go out
+     * (each bounded by the timeouts), then the threads end. */
+    for (int i = 0; i < s->n_threads; i++) {
+        if (!(stop = op_new(OP_STOP, NULL, 1)))
+            continue;
         pthread_mutex_lock(&s->lock);
         stop->next = NULL;
         if (s->tail)
@@ -480,8 +499,9 @@ void shared_free(struct shared *s)
         s->tail = stop;
         pthread_cond_signal(&s->work);
         pthread_mutex_unlock(&s->lock);
-        pthread_join(s->thread, NULL);
     }
+    for (int i = 0; i < s->n_threads; i++)
+        pthread_join(s->thread[i], NULL);
     while (s->head) {
         struct op *op = s->head;
 

@@ -11,9 +11,9 @@
  * truncated, corrupted or from another version is ignored and counted.
  * Keys longer than SHARED_KEY_MAX are replaced by a hash of themselves.
  *
- * Threads: every memcached call runs on the client's own I/O thread, started
+ * Threads: every memcached call runs on the client's own I/O threads, started
  * by shared_new() from an unsandboxed thread (workers may not open sockets,
- * sandbox.h), with its own connections.  Workers wait for a get or a lease
+ * sandbox.h), each with its own connections.  Workers wait for a get or a lease
  * at most SHARED_WAIT_MS; a put is queued and the caller goes on (dropped
  * when the queue is full).  Every memcached operation has a 50 ms timeout;
  * a server that fails is retried after a second, so a restarted memcached

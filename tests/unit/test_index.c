@@ -3,6 +3,7 @@
  * (reordered, duplicated, hostile timestamps), the end of the last frame,
  * and the seek-point lookups.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -159,11 +160,51 @@ static void test_packet_bounds(void)
     index_free(&ix);
 }
 
+/* index_serialize / index_deserialize: a round trip, and hostile bytes. */
+static void test_sharing(void)
+{
+    struct index ix = {0}, back = {0};
+    unsigned char *b;
+    size_t len;
+
+    for (int i = 0; i < 6; i++)
+        index_add_packet(&ix, i * 10, i * 10 - 20, 100 * i, i % 3 == 0);
+    for (int i = 0; i < 6; i++)
+        index_add_frame(&ix, (i * 37) % 60, (size_t)i, i % 3 == 0, 10);
+    CHECK(index_finish(&ix, 10) == 0 && index_serialize(&ix, &b, &len) == 0, "serialize");
+    CHECK(index_deserialize(&back, b, len) == 0 && back.n_frames == ix.n_frames &&
+          back.n_packets == ix.n_packets &&
+          memcmp(back.frames, ix.frames, ix.n_frames * sizeof(*ix.frames)) == 0 &&
+          memcmp(back.frame_packet, ix.frame_packet, ix.n_frames * sizeof(size_t)) == 0 &&
+          memcmp(back.packets, ix.packets, ix.n_packets * sizeof(*ix.packets)) == 0,
+          "round trip: the same packets and frames");
+    CHECK(index_seek_packet(&back, 4) == index_seek_packet(&ix, 4), "and the same seek points");
+    index_free(&back);
+    CHECK(index_deserialize(&back, b, len - 1) == -EINVAL && !back.frames, "truncated: refused");
+    b[0] = 'X';
+    CHECK(index_deserialize(&back, b, len) == -EINVAL, "another magic: refused");
+    b[0] = 'F';
+    /* frame 1's pts (second frame record, first word) below frame 0's */
+    size_t f1 = 24 + 32 * ix.n_packets + 32;
+    unsigned char save = b[f1];
+    memset(b + f1, 0, 8);
+    b[f1 + 7] = 0x80;                       /* INT64_MIN */
+    CHECK(index_deserialize(&back, b, len) == -EINVAL && !back.frames,
+          "frames out of order (or NOPTS): refused, nothing kept");
+    b[f1] = save;
+    memset(b + f1 + 1, 0, 7);
+    memset(b + 16, 0xff, 8);                /* a frame count far beyond the length */
+    CHECK(index_deserialize(&back, b, len) == -EINVAL, "counts that do not match: refused");
+    free(b);
+    index_free(&ix);
+}
+
 int main(void)
 {
     test_order();
     test_last_duration();
     test_hostile();
     test_packet_bounds();
+    test_sharing();
     return unit_done();
 }
