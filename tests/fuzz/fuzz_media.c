@@ -372,7 +372,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(video_fstat(fd, &id) == 0);
     CHECK(id.size == (off_t)len);
 
-    v = video_load(fd, ext[data[0] & 15], &id, budget_stop, &bud);   /* owns fd */
+    v = video_load(fd, ext[data[0] & 15], &id, NULL, budget_stop, &bud);   /* owns fd */
     CHECK(v);
     SAY("%s, %zu bytes: %s, %zu packets, %zu frames%s (%ld polls)\n", ext[data[0] & 15], len,
         v->ok ? "ok" : v->stopped ? "stopped" : v->error, v->index.n_packets, v->index.n_frames,
