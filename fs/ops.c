@@ -6,11 +6,29 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
 #include "ops.h"
 #include "xattr.h"
+
+/* ---- session ------------------------------------------------------------ */
+
+/* Lookups in one directory in parallel: without it the kernel lets one
+ * lookup per directory reach us at a time, so readers of one video wait in
+ * line for each other's decodes (and a cancel-all can answer only the one
+ * that reached us).  Handlers are safe for it: the inode table is locked,
+ * and the first reply for a new name wins (frame.c).  libfuse 3.14 (Debian
+ * 12) accepts the flag but never passes it on to the kernel (README,
+ * "Limits"); later libfuse versions do. */
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+    (void)userdata;
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+        conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+}
 
 /* ---- lookup / forget / getattr ------------------------------------------ */
 
@@ -274,26 +292,64 @@ static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
     erofs(req);
 }
 
+/* A video's path as given to cancel-all on the root ("clip.mp4",
+ * "/sub/clip.mp4/"): into buf, relative to SOURCE_DIR, when it is a video.
+ * 0 or -1. */
+static int cancel_path(struct fs *fs, const char *value, size_t size, char *buf, size_t len)
+{
+    struct stat st;
+    size_t n;
+
+    while (size && *value == '/')
+        value++, size--;
+    while (size && value[size - 1] == '/')
+        size--;
+    if (!size || size >= len || memchr(value, 0, size))
+        return -1;
+    memcpy(buf, value, size);
+    buf[size] = 0;
+    n = strlen(buf);
+    if (strstr(buf, "/../") || strncmp(buf, "../", 3) == 0 || strcmp(buf, "..") == 0 ||
+        (n >= 3 && strcmp(buf + n - 3, "/..") == 0))
+        return -1;
+    return source_stat(fs, buf, &st) == 0 &&
+                   source_kind(fs, strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf, &st) ==
+                       NODE_VIDEO
+               ? 0 : -1;
+}
+
 /*
- * The one attribute that may be set: user.cancel = "all" on a video directory
- * (or a view of it) cancels every request and batch waiting for that video,
- * on the mount's root for every video.  The mount is not `ro` because the
- * kernel refuses setxattr on read-only mounts before asking; every other
- * write is EROFS here.
+ * The one attribute that may be set: user.cancel (cancel-all).
+ *   on the mount root:  "all" (every video), or a video's path under the
+ *                       root ("clip.mp4", "sub/clip.mp4");
+ *   on a video or view directory:  "all" (that video).
+ * The kernel runs setxattr on a directory only once the lookups in progress
+ * in it are answered (it takes the directory's inode lock, which each lookup
+ * holds shared), so frames waiting in clip.mp4/ itself are cancelled from
+ * the root; the directory form reaches what waits in its views, opens and
+ * listings.  The mount is not `ro` because the kernel refuses setxattr on
+ * read-only mounts before asking; every other write is EROFS here.
  */
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                         size_t size, int flags)
 {
     struct fs *fs = fs_of(req);
     struct node *n = inode_get(fs->inodes, ino);
-    int video = n->kind == NODE_VIDEO || n->kind == NODE_VIEW;
+    int video = n->kind == NODE_VIDEO || n->kind == NODE_VIEW, all;
+    char path[PATH_MAX];
 
     (void)flags;
     if (strcmp(name, "user.cancel") != 0 || !(video || ino == FUSE_ROOT_ID))
         return erofs(req);
-    if (size != 3 || memcmp(value, "all", 3) != 0)
+    all = size == 3 && memcmp(value, "all", 3) == 0;
+    if (video && all)
+        pending_cancel_all(fs, n->path);
+    else if (!video && all)
+        pending_cancel_all(fs, NULL);
+    else if (!video && cancel_path(fs, value, size, path, sizeof(path)) == 0)
+        pending_cancel_all(fs, path);
+    else
         return (void)fuse_reply_err(req, EINVAL);
-    pending_cancel_all(fs, video ? n->path : NULL);
     fuse_reply_err(req, 0);
 }
 
@@ -304,6 +360,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *n)
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
+    .init = op_init,
     .lookup = op_lookup,
     .forget = op_forget,
     .forget_multi = op_forget_multi,
