@@ -487,19 +487,9 @@ void shared_free(struct shared *s)
         return;
     /* Behind every queued op, one stop per thread: the puts still go out
      * (each bounded by the timeouts), then the threads end. */
-    for (int i = 0; i < s->n_threads; i++) {
-        if (!(stop = op_new(OP_STOP, NULL, 1)))
-            continue;
-        pthread_mutex_lock(&s->lock);
-        stop->next = NULL;
-        if (s->tail)
-            s->tail->next = stop;
-        else
-            s->head = stop;
-        s->tail = stop;
-        pthread_cond_signal(&s->work);
-        pthread_mutex_unlock(&s->lock);
-    }
+    for (int i = 0; i < s->n_threads; i++)
+        if ((stop = op_new(OP_STOP, NULL, 1)))
+            enqueue(s, stop, 0);
     for (int i = 0; i < s->n_threads; i++)
         pthread_join(s->thread[i], NULL);
     while (s->head) {
