@@ -148,6 +148,22 @@ grep -q 'shared cache 127.0.0.1:[0-9]*: reachable' <(sed -n '/unreachable/,$p' "
     pass "reconnection logged: $(sed -n '/unreachable/,$p' "$A_LOG" | grep -m1 ': reachable')" ||
     fail "no 'reachable' line after the restart: $(grep 'shared cache' "$A_LOG")"
 
+# ---- memcached slow (stopped: connections open, nothing answers) ----
+kill -STOP "$MC_PID"
+ok=0 worst=0
+for t_ in 0.15 0.45 2.45; do
+    s0=$(now_ms)
+    t cp "$B/deeper/same-clip.mkv.mp4/t=$t_,w=90.jpg" "$WORK/slow-B-$t_.jpg" && [ -s "$WORK/slow-B-$t_.jpg" ] &&
+        ok=$((ok + 1))
+    ms=$(( $(now_ms) - s0 ))
+    [ "$ms" -gt "$worst" ] && worst=$ms
+done
+kill -CONT "$MC_PID"
+[ "$ok" -eq 3 ] && [ "$worst" -lt 3000 ] &&
+    pass "memcached stopped (SIGSTOP): 3 new frames served, made locally, the slowest in $worst ms (timeouts bound the wait)" ||
+    fail "memcached stopped: $ok of 3 served, the slowest in $worst ms"
+sleep 1.5                                   # the retry interval, after the timeouts
+
 # ---- every stored item overwritten with garbage ----
 # A fresh mount of A's tree stores the indexes and frames again (the
 # restarted memcached is empty), then everything stored is spoiled.
