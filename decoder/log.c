@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-static atomic_int to_syslog, verbose;
+static atomic_int to_syslog, verbose, silent;
 static atomic_long ffmpeg_second, ffmpeg_count, ffmpeg_dropped;
 
 static const char *level_name(int level)
@@ -30,6 +30,11 @@ void log_init(int use_syslog, int v)
     atomic_store(&verbose, v);
     if (use_syslog)
         log_to_syslog();
+}
+
+void log_silence(void)
+{
+    atomic_store(&silent, 1);
 }
 
 void log_to_syslog(void)
@@ -57,6 +62,8 @@ static void emit(int level, const char *text)
     char line[1200];
     int n;
 
+    if (atomic_load(&silent))
+        return;
     if (atomic_load(&to_syslog)) {
         syslog(level, "%s", text);
         return;

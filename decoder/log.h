@@ -18,6 +18,9 @@
 
 /* use_syslog: 0 stderr, 1 syslog.  verbose: log_verbose() says so. */
 void log_init(int use_syslog, int verbose);
+/* Drop every message from now on (the fuzzers: FFmpeg's errors are what
+ * they feed it). */
+void log_silence(void);
 /* Switch to syslog (after daemonizing); the rest as log_init() set it. */
 void log_to_syslog(void);
 /* level: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */

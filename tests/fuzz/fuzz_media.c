@@ -51,6 +51,7 @@
 #include "../../decoder/avlog.h"
 #include "../../decoder/convert.h"
 #include "../../decoder/encode.h"
+#include "../../decoder/log.h"
 #include "../../decoder/fdio.h"
 #include "../../decoder/index.h"
 #include "../../decoder/load.h"
@@ -334,7 +335,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    /* As decoder_new() does: FFmpeg's messages are kept, never printed. */
+    /* As decoder_new() does, but never printed: FFmpeg's errors are what a
+     * fuzzer feeds it. */
+    log_silence();
     avlog_install();
     verbose = getenv("FUZZ_MEDIA_VERBOSE") ? atoi(getenv("FUZZ_MEDIA_VERBOSE")) : 0;
     return 0;
