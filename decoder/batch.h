@@ -19,7 +19,7 @@
  * the reader went idle (`cp -r` closes a directory before copying it, so the
  * handle alone cannot decide).
  *
- * Bookkeeping only, no FFmpeg: decoder.c resolves the entries against the
+ * Bookkeeping only, no FFmpeg: batch_job.c resolves the entries against the
  * video and does the work.  Locking: one mutex inside; every call returns
  * promptly (batch_resolve() runs its callback under it, once per entry).
  * Refcounted: the decoder's list, the listing and every running job hold one.

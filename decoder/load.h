@@ -17,7 +17,7 @@
  * (no scan, no decoding), else made here and stored for the others. */
 struct load_shared {
     struct shared *shared;
-    char pipeline[17];           /* what made the values (decoder.c) */
+    char pipeline[17];           /* what made the values (share.c) */
 };
 
 /* Takes ownership of fd.  sh may be NULL.  NULL only on ENOMEM (fd closed). */

@@ -3,7 +3,7 @@
  * through libmemcached, consistent (ketama) hashing over the servers.
  *
  * Values are content-addressed by the caller (keys name content ids and
- * pipeline versions, decoder.c), so nothing here ever needs invalidating.
+ * pipeline versions, share.c), so nothing here ever needs invalidating.
  * A value is stored as a header (magic, version, length, chunk count,
  * XXH3-64 of the payload, and the caller's meta) followed by the payload,
  * in chunks of at most SHARED_CHUNK bytes under KEY:cN when it does not fit

@@ -246,7 +246,7 @@ static void check_image(const struct image *img, const AVFrame *frame, const int
     CHECK(img->height == (rot[0] ? frame->width : frame->height));
 }
 
-/* The plan decoder.c makes for a full-size 8-bit PNG of this frame. */
+/* The plan frame_job.c makes for a full-size 8-bit PNG of this frame. */
 static void full_size_plan(const struct video *v, const AVFrame *frame, struct output_plan *plan)
 {
     struct output_spec spec = {.format = FORMAT_PNG, .rotate = 1, .depth = 8};
@@ -256,7 +256,7 @@ static void full_size_plan(const struct video *v, const AVFrame *frame, struct o
     output_plan_make(&spec, &src, plan);
 }
 
-/* Tolerance in ticks as decoder.c computes it. */
+/* Tolerance in ticks as frame_job.c computes it. */
 static int64_t tol_ticks(const struct video *v, double s)
 {
     return isinf(s) ? INT64_MAX : video_span_ticks(v, s);

@@ -1,0 +1,163 @@
+/*
+ * decoder/jobs — private to decoder/: struct decoder, struct job, and what
+ * the files that run jobs share.  The public interface is decoder.h.
+ *
+ *   decoder.c     the front: decoder_new/free, submission, the idle decoder
+ *                 contexts, the job's own life (waiting for its video, freeing)
+ *   frame_job.c   frame jobs (a request resolved, parked on or produced into
+ *                 the cache) and readahead jobs
+ *   batch_job.c   listing batches: runs, their encodes, noting served frames
+ *   info_job.c    info jobs (probes) and the video_frames_* accessors
+ *   share.c       the frame cache's link to the shared cache (shared.h)
+ *
+ * Ownership
+ *   A job is malloc'd by whoever queues it and freed with job_free() by the
+ *   run function that completes it: job_free() drops the references it holds
+ *   (batch, video, image, fd, path).  Run functions are pool_fn: each runs
+ *   exactly once per queued job, with shutting_down set when the pool stops,
+ *   unless it parks the job (table.h, cache.h), which then runs again.
+ *   Blobs passed in are borrowed; blobs returned are one reference.
+ *
+ * Locking
+ *   d->lock protects the idle list (borrow_ctx(), return_ctx(),
+ *   evict_video()); d->batch_lock protects d->batches.  Neither is held while
+ *   opening, indexing, decoding or encoding.  The counters are atomics.
+ *
+ * Blocking
+ *   The run functions block on I/O, decoding and encoding; so do
+ *   borrow_ctx() (when it opens a context) and job_video() (when it loads
+ *   the video on this thread); shared_frame() waits for memcached and for
+ *   another host (share.c).  Everything else here returns promptly.
+ */
+#ifndef FRAMEFS_JOBS_H
+#define FRAMEFS_JOBS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../cache/cache.h"
+#include "convert.h"
+#include "decoder.h"
+#include "load.h"
+#include "pool.h"
+#include "table.h"
+#include "video.h"
+
+struct batch;
+struct dec_ctx;
+struct readahead;
+
+struct decoder {
+    struct decoder_config cfg;
+    struct pool *pool;
+    struct lru *cache;
+    struct table *videos;
+    struct readahead *ra;
+    struct shared *shared;       /* NULL without -o shared_cache */
+    struct load_shared load_shared;
+    atomic_ulong local_hits, misses, decodes;
+    atomic_long decode_ms;       /* a running mean of produce(), for waits */
+
+    pthread_mutex_t lock;      /* the idle list */
+    struct dec_ctx *idle;      /* most recently used first */
+    int n_idle, max_idle;
+
+    pthread_mutex_t batch_lock;   /* the batches (batch.h) */
+    struct batch **batches;
+    size_t n_batches, cap_batches;
+    atomic_int stopping;       /* decoder_free(): running decodes stop too */
+};
+
+/* One queued request: a frame (frame_done set) or a probe (info_done set). */
+struct job {
+    struct decoder *d;
+    char *path;
+    int fd;                      /* the version to serve, until table_get() */
+    pool_fn run;                 /* run_frame or run_info */
+    struct table_waiter wait;    /* parked while another job loads the video */
+    const atomic_int *cancel;
+    void *arg;
+    frame_done_fn frame_done;
+    info_done_fn info_done;
+    struct frame_request req;    /* frames and readahead: its output spec too */
+    struct output_plan plan;     /* frames: the output for this video, once known */
+    struct video *video;         /* readahead only: the video, and frame */
+    size_t frame;
+    char key[DECODER_KEY_MAX];   /* frames only: the cache key once known */
+    struct frame_result res;     /* frames: the result being made */
+    struct lru_parked park;      /* frames: waiting for another producer */
+    struct batch *batch;         /* batch runs and encodes: the batch */
+    int slot;                    /* batch runs: the run's slot */
+    struct image img;            /* batch encodes: the pixels, and their time */
+    int64_t pts;
+};
+
+/* ---- decoder.c: contexts and the job's life ------------------------------ */
+
+/* An idle context on v (the caller's until return_ctx()), preferring one that
+ * reaches frame f without seeking, else a new one; NULL with err filled. */
+struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f,
+                           char *err, size_t errlen);
+/* Give c back (it becomes the idle list's; the least recently used beyond
+ * the bound is closed). */
+void return_ctx(struct decoder *d, struct dec_ctx *c);
+
+/* Free j and drop everything it holds. */
+void job_free(struct job *j);
+/* Should j stop?  (The decoder is stopping or j's reader cancelled.)  arg: a
+ * struct job. */
+int job_cancelled(void *arg);
+/* The job's video from the table (one reference), or NULL with *err < 0 or
+ * TABLE_PARKED: then the job is parked and must return at once. */
+struct video *job_video(struct job *j, int *err);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t now_ms(void);
+/* An lru_get() should_stop that never waits for another producer. */
+int never_wait(void *arg);
+
+/* ---- frame_job.c --------------------------------------------------------- */
+
+/* Run a frame job: resolve, find or produce, call frame_done, free. */
+void run_frame(void *arg, int shutting_down);
+/* The output source (size, SAR, rotation) of v's stream. */
+struct output_source video_source(const struct video *v);
+/* The plan for a decoded frame of v: j->plan, or made for the frame's own
+ * size or SAR when it differs from the stream's. */
+void frame_plan(const struct job *j, const struct video *v, const AVFrame *frame,
+                struct output_plan *plan);
+/* The local cache key of frame f of v made as plan. */
+void frame_key(char key[DECODER_KEY_MAX], const struct video *v, size_t f,
+               const struct output_plan *plan);
+/* The frame req names in v, or SELECT_NONE with res->error set; sets
+ * res->requested_time. */
+ptrdiff_t resolve_request(const struct video *v, const struct frame_request *req,
+                          struct frame_result *res);
+
+/* ---- batch_job.c --------------------------------------------------------- */
+
+/* Frame f of v, made as plan and `bytes` long, was served for `path`: tell
+ * the batches of that path, starting runs they ask for; 1 when it was an
+ * entry of one.  Takes d->batch_lock. */
+int note_batches(struct decoder *d, const char *path, struct video *v, size_t f,
+                 const struct output_plan *plan, size_t bytes);
+
+/* ---- info_job.c ---------------------------------------------------------- */
+
+/* Run an info job: the video's info to info_done, then free. */
+void run_info(void *arg, int shutting_down);
+
+/* ---- share.c (only when d->shared) --------------------------------------- */
+
+/* Offer b, frame f of v made as plan here, to the other hosts (b borrowed). */
+void share_frame(struct decoder *d, const struct video *v, size_t f,
+                 const struct output_plan *plan, struct blob *b);
+/* Frame f of v made as j->plan by another host (one reference), or NULL:
+ * then this host makes it.  May wait for a host that holds its lease. */
+struct blob *shared_frame(struct job *j, const struct video *v, size_t f);
+/* Set d->load_shared.pipeline from the libraries and settings. */
+void pipeline_version(struct decoder *d);
+
+#endif
