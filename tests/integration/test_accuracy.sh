@@ -54,7 +54,8 @@
 # user.error on their video directory, and a failed t=0.
 #
 # Environment: HAZARD_DIR (default $BUILD/tests/hazards), SHARED_MEDIA,
-# ACC_JOBS (files probed at once, default 2), SEED.
+# ACC_JOBS (files probed at once, default 2), SEED.  With SANITIZED=1 (the
+# ASan pass) a third of the own-time probes and 4 random ones per file.
 . "$(dirname "$0")/../lib.sh"
 
 require_framefs
@@ -138,7 +139,7 @@ done
 # make_probes ORACLE FILE: probe lines "NAME KIND T BEFORE AFTER" for the
 # frames of ORACLE that have a pts (rows with NA are left out by the caller).
 make_probes() {
-    awk -v seed="$SEED" -v file="$2" '
+    awk -v seed="$SEED" -v file="$2" -v san="${SANITIZED:-0}" '
     function f6(x,   s) { s = sprintf("%.6f", x); return s == "-0.000000" ? "0.000000" : s }
     function rnd() { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
     function probe(kind, t, b, a,   name) {
@@ -164,6 +165,9 @@ make_probes() {
         # up to 60, else 40 (20 for frames over a megapixel, slow to encode
         # and compare): first, last, around keyframes, pseudo-random others
         cap = (H["width"] * H["height"] > 1000000) ? 20 : (n <= 60 ? n : 40)
+        # Under the sanitizers (5-10x slower) a third of them: the same kinds
+        # of probe on every file, fewer of each (the CI time budget).
+        if (san == 1) cap = int(cap / 3) < 4 ? 4 : int(cap / 3)
         if (n <= cap) for (i = 1; i <= n; i++) pick[i] = 1
         else {
             pick[1] = 1; pick[n] = 1; np = 2
@@ -182,7 +186,7 @@ make_probes() {
             else probe("own", R[i], 0, 0)
             if (i > 1) probe("before", f6(P[i] * num / den - start - 0.0004), 0, 0)
         }
-        for (k = 0; k < 10; k++) probe("random", f6(rnd() * end_rel), 0, 0)
+        for (k = 0; k < (san == 1 ? 4 : 10); k++) probe("random", f6(rnd() * end_rel), 0, 0)
         probe("last", f6((P[n] + D[n] / 2) * num / den - start), 0, 0)
         probe("end", f6(end_rel), 0, 0)
         probe("past", f6(end_rel + 0.001), 0, 0)
