@@ -86,7 +86,8 @@ B_LOG=$MOUNT_LOG
 # ---- A makes, B serves without decoding ----
 for f in "${FRAMES[@]}"; do t cp "$A/clip.mp4/$f" "$WORK/A-$f" || fail "A: cp $f"; done
 t cp "$A/big.mp4/t=0.5.png" "$WORK/A-big.png" || fail "A: cp big t=0.5.png"
-sleep 0.5                                   # the puts are asynchronous
+# the puts are asynchronous: 2 indexes and 5 frames
+for _ in $(seq 100); do [ "$(stat_of "$A" shared_stores)" -ge 7 ] && break; sleep 0.1; done
 b_cpu0=$(proc_cpu_ticks "$B_PID")
 same=0
 for f in "${FRAMES[@]}"; do
@@ -134,9 +135,14 @@ grep -q 'shared cache 127.0.0.1:[0-9]*: unreachable' "$A_LOG" &&
 # ---- restarted on the same port: used again without a remount ----
 mc_start || exit 1
 sleep 1.5                                   # the client's retry interval
+stores0=$(stat_of "$A" shared_stores)
 t cp "$A/clip.mp4/t=1.9,w=120.jpg" "$WORK/re-A.jpg"
 t cp "$A/clip.mp4/t=2.2,w=120.jpg" "$WORK/re-A2.jpg"
-sleep 0.5
+# A's puts are asynchronous (and slow under the sanitizers): wait for them.
+for _ in $(seq 100); do
+    [ "$(stat_of "$A" shared_stores)" -ge $((stores0 + 2)) ] && break
+    sleep 0.1
+done
 d0=$(stat_of "$B" decodes)
 t cp "$B/deeper/same-clip.mkv.mp4/t=1.9,w=120.jpg" "$WORK/re-B.jpg"
 t cp "$B/deeper/same-clip.mkv.mp4/t=2.2,w=120.jpg" "$WORK/re-B2.jpg"
