@@ -178,7 +178,7 @@ static void run_readahead(void *arg, int shutting_down)
 static void read_ahead(struct decoder *d, const struct job *reader, struct video *v,
                        size_t f, size_t bytes)
 {
-    size_t first, n = readahead_note(d->ra, v, f, bytes, now_ms(), &first);
+    size_t first = 0, n = readahead_note(d->ra, v, f, bytes, now_ms(), &first);
 
     for (size_t k = first; k < first + n && k < v->index.n_frames; k++) {
         struct job *j = calloc(1, sizeof(*j));
