@@ -19,7 +19,10 @@ mapfile -t keys < <(printf '%s\n' "$help" | sed -n '/^frame name keys/,/^$/p' |
 [ "${#keys[@]}" -ge 4 ] && pass "--help lists ${#keys[@]} frame name keys: ${keys[*]}" ||
     fail "--help lists only ${#keys[@]} frame name keys (${keys[*]})"
 
-manpage=$(MANWIDTH=200 man -l "$MANPAGE" 2>"$WORK/man.err")
+# man strips bold and underline through col(1) only where bsdextrautils is
+# installed; keep the formatting always and strip it here (overstrike, SGR).
+manpage=$(MAN_KEEP_FORMATTING=1 MANWIDTH=200 man -l "$MANPAGE" 2>"$WORK/man.err" |
+    sed -e 's/.\x08//g' -e 's/\x1b\[[0-9;]*m//g')
 [ -n "$manpage" ] && [ ! -s "$WORK/man.err" ] && pass "man -l renders fs/framefs.1 without warnings" ||
     fail "man -l fs/framefs.1: $(head -c 300 "$WORK/man.err")"
 warn=$(man --warnings -l "$MANPAGE" 2>&1 >/dev/null)
