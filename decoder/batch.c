@@ -1,11 +1,11 @@
 /*
  * decoder/batch — listing-order production bookkeeping (batch.h).
  *
- * Entries are claimed strictly in listing order from `next`; `pos` is the
- * entry after the reader's last.  A run's claim is the longest stretch from
- * `next` that stays in one GOP, inside the window and the in-flight bound;
- * a GOP another run is decoding is left to that run, which continues it
- * without seeking.
+ * `pos` is the entry after the reader's last; `next` the first entry not
+ * yet claimed.  A run's claim is the longest stretch of unclaimed entries
+ * of its GOP, in listing order, inside the window and the in-flight bound;
+ * a new run takes the first GOP no other run is decoding.  A GOP another
+ * run is decoding is left to that run, which continues it without seeking.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,7 +25,8 @@ struct batch {
     size_t n;
     const void *video;           /* resolved for; NULL: not yet */
     int started, stopped, released;
-    size_t pos, next;
+    size_t pos, next;            /* next: the first entry not claimed */
+    unsigned char *claimed;      /* per entry */
     size_t in_flight, max_in_flight;
     size_t window, min_window;
     size_t cache_quarter;
@@ -40,9 +41,12 @@ struct batch *batch_new(const char *path, const struct frame_request *reqs, size
 {
     struct batch *b = calloc(1, sizeof(*b));
 
-    if (!b || !(b->path = strdup(path)) || !(b->e = calloc(n ? n : 1, sizeof(*b->e)))) {
-        if (b)
+    if (!b || !(b->path = strdup(path)) || !(b->e = calloc(n ? n : 1, sizeof(*b->e))) ||
+        !(b->claimed = calloc(n ? n : 1, 1))) {
+        if (b) {
             free(b->path);
+            free(b->e);
+        }
         free(b);
         return NULL;
     }
@@ -54,7 +58,7 @@ struct batch *batch_new(const char *path, const struct frame_request *reqs, size
     b->max_in_flight = 2 * (size_t)(workers > 0 ? workers : 1);
     b->min_window = b->window = b->max_in_flight;
     b->cache_quarter = cache_bytes / 4;
-    b->max_runs = workers > 2 ? workers - 1 : 1;
+    b->max_runs = workers > 1 ? workers : 1;
     if (b->max_runs > MAX_RUNS)
         b->max_runs = MAX_RUNS;
     return b;
@@ -71,6 +75,7 @@ void batch_unref(struct batch *b)
     if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
         return;
     pthread_mutex_destroy(&b->mu);
+    free(b->claimed);
     free(b->e);
     free(b->path);
     free(b);
@@ -96,6 +101,7 @@ void batch_resolve(struct batch *b, const void *video,
         b->video = video;
         b->started = 0;
         b->pos = b->next = 0;
+        memset(b->claimed, 0, b->n);
     }
     pthread_mutex_unlock(&b->mu);
 }
@@ -132,14 +138,23 @@ static int gop_busy(const struct batch *b, size_t gop, int slot)
     return 0;
 }
 
-/* Skip entries that need no work (no frame); may a run claim now? */
-static int claimable(struct batch *b, int slot, uint64_t now_ms)
+/* The first entry run `slot` may claim now, or BATCH_NONE: unclaimed, with a
+ * frame, inside the window, in `own` (the GOP the run decodes; BATCH_NONE
+ * for a new run: then any GOP no other run is decoding, a later one when
+ * the next is busy, so that runs decode GOPs side by side).  A run never
+ * moves on to another GOP: its decoder would seek and decode that GOP's
+ * start again, which the run there already did. */
+static size_t claimable(struct batch *b, int slot, size_t own, uint64_t now_ms)
 {
-    while (b->next < b->n && b->e[b->next].frame == BATCH_NONE)
+    while (b->next < b->n && (b->e[b->next].frame == BATCH_NONE || b->claimed[b->next]))
         b->next++;
-    return b->started && !b->stopped && !reader_idle(b, now_ms) && b->next < b->n &&
-           b->next < b->pos + b->window && b->in_flight < b->max_in_flight &&
-           !gop_busy(b, b->e[b->next].gop, slot);
+    if (!b->started || b->stopped || reader_idle(b, now_ms) || b->in_flight >= b->max_in_flight)
+        return BATCH_NONE;
+    for (size_t i = b->next; i < b->n && i < b->pos + b->window; i++)
+        if (!b->claimed[i] && b->e[i].frame != BATCH_NONE &&
+            (own != BATCH_NONE ? b->e[i].gop == own : !gop_busy(b, b->e[i].gop, slot)))
+            return i;
+    return BATCH_NONE;
 }
 
 /* A free slot for a new run when one may claim now, else -1.  Under mu. */
@@ -151,7 +166,7 @@ static int start_run(struct batch *b, uint64_t now_ms)
         if (!b->run_active[s] && free_slot < 0)
             free_slot = s;
     }
-    if (free_slot < 0 || !claimable(b, free_slot, now_ms))
+    if (free_slot < 0 || claimable(b, free_slot, BATCH_NONE, now_ms) == BATCH_NONE)
         return -1;
     b->run_active[free_slot] = 1;
     b->run_gop[free_slot] = BATCH_NONE;
@@ -187,21 +202,21 @@ int batch_note(struct batch *b, const void *video, size_t frame, const struct ou
 size_t batch_claim(struct batch *b, int slot, uint64_t now_ms, size_t *first,
                    struct batch_entry *out, size_t max)
 {
-    size_t n = 0;
+    size_t n = 0, i;
 
     pthread_mutex_lock(&b->mu);
-    if (claimable(b, slot, now_ms)) {
-        size_t gop = b->e[b->next].gop;
+    if ((i = claimable(b, slot, b->run_gop[slot], now_ms)) != BATCH_NONE) {
+        size_t gop = b->e[i].gop;
 
-        *first = b->next;
+        *first = i;
         b->run_gop[slot] = gop;
-        while (n < max && b->next < b->n && b->next < b->pos + b->window &&
-               b->in_flight < b->max_in_flight && b->e[b->next].gop == gop) {
-            if (b->e[b->next].frame != BATCH_NONE) {
-                out[n++] = b->e[b->next];
+        for (; n < max && i < b->n && i < b->pos + b->window &&
+               b->in_flight < b->max_in_flight && b->e[i].gop == gop; i++) {
+            if (b->e[i].frame != BATCH_NONE && !b->claimed[i]) {
+                out[n++] = b->e[i];
+                b->claimed[i] = 1;
                 b->in_flight++;
             }
-            b->next++;
         }
     }
     pthread_mutex_unlock(&b->mu);
@@ -218,6 +233,17 @@ int batch_done(struct batch *b, uint64_t now_ms)
     slot = start_run(b, now_ms);
     pthread_mutex_unlock(&b->mu);
     return slot;
+}
+
+int batch_runs_active(struct batch *b)
+{
+    int runs = 0;
+
+    pthread_mutex_lock(&b->mu);
+    for (int s = 0; s < b->max_runs; s++)
+        runs += b->run_active[s];
+    pthread_mutex_unlock(&b->mu);
+    return runs;
 }
 
 void batch_run_end(struct batch *b, int slot)

@@ -5,15 +5,17 @@
  *
  * A batch is registered when a directory is listed and produces nothing
  * until the reader is served one of its entries.  From then on, runs claim
- * the entries after the reader's, in listing order, a GOP at a time: one
- * forward decode per GOP (no run ever enters a GOP another run is decoding),
- * the encodes handed to the other workers.  Bounds:
+ * the entries after the reader's, a GOP at a time: one forward decode per
+ * GOP (no run ever enters a GOP another run is decoding, nor leaves its
+ * own), the encodes handed to whichever worker is free.  A run takes the
+ * first GOP after the reader's that no other run is decoding, so runs decode
+ * GOPs side by side.  Bounds:
  *  - window: entries claimed ahead of the reader, at most a quarter of the
  *    cache at the size of the last image served (at least 2 x workers), so
  *    the batch never evicts its own output before it is read;
  *  - in flight: claimed but not yet produced (decoded images waiting for an
  *    encoder), at most 2 x workers;
- *  - runs: at most one per worker but one.
+ *  - runs: at most one per worker.
  * A batch claims nothing once the reader has been idle for BATCH_IDLE_MS, and
  * ends when stopped (cancel-all) or when its listing's handle was closed and
  * the reader went idle (`cp -r` closes a directory before copying it, so the
@@ -71,6 +73,9 @@ void batch_resolve(struct batch *b, const void *video,
 #define BATCH_NOTE_RUN 2
 int batch_note(struct batch *b, const void *video, size_t frame, const struct output_plan *plan,
                size_t image_bytes, uint64_t now_ms);
+
+/* How many runs are active now. */
+int batch_runs_active(struct batch *b);
 
 /* Claim the next entries for run `slot`: [*first, *first + return), all in
  * one GOP, in listing order; 0 when nothing may be claimed now (then the run

@@ -68,7 +68,7 @@ static void evict_video(void *arg, struct video *v)
 /* ---- decoder contexts -------------------------------------------------- */
 
 /* An idle context on v, preferring one that reaches frame f without seeking. */
-struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f,
+struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int threads,
                            char *err, size_t errlen)
 {
     struct dec_ctx **pp, **best = NULL, *c = NULL;
@@ -91,8 +91,9 @@ struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f,
         d->n_idle--;
     }
     pthread_mutex_unlock(&d->lock);
-    if (!c && dec_ctx_open(v, d->cfg.decode_threads, &c, err, errlen) < 0)
+    if (!c && dec_ctx_open(v, threads, &c, err, errlen) < 0)
         return NULL;
+    dec_ctx_set_threads(c, threads);
     c->skip_nonref = !d->cfg.decode_all;
     return c;
 }

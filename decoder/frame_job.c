@@ -80,7 +80,7 @@ void frame_plan(const struct job *j, const struct video *v, const AVFrame *frame
 static struct blob *produce(struct job *j, struct video *v, size_t f,
                             char *err, size_t errlen, int *cancelled)
 {
-    struct dec_ctx *c = borrow_ctx(j->d, v, f, err, errlen);
+    struct dec_ctx *c = borrow_ctx(j->d, v, f, j->d->cfg.decode_threads, err, errlen);
     struct output_plan plan;
     struct image img;
     struct blob *b = NULL;

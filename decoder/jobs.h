@@ -97,8 +97,9 @@ struct job {
 /* ---- decoder.c: contexts and the job's life ------------------------------ */
 
 /* An idle context on v (the caller's until return_ctx()), preferring one that
- * reaches frame f without seeking, else a new one; NULL with err filled. */
-struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f,
+ * reaches frame f without seeking, else a new one, decoding on `threads`
+ * threads from its next seek; NULL with err filled. */
+struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int threads,
                            char *err, size_t errlen);
 /* Give c back (it becomes the idle list's; the least recently used beyond
  * the bound is closed). */

@@ -43,7 +43,13 @@ static int reopen_codec(struct dec_ctx *c)
      * the count is fixed, so memory per worker stays fixed too. */
     c->codec->thread_count = c->threads;
     c->codec->max_pixels = FDIO_MAX_PIXELS;
+    c->open_threads = c->threads;
     return avcodec_open2(c->codec, codec, NULL);
+}
+
+void dec_ctx_set_threads(struct dec_ctx *c, int threads)
+{
+    c->threads = threads > 0 ? threads : 1;
 }
 
 int dec_ctx_open(struct video *v, int threads, struct dec_ctx **out, char *err, size_t errlen)
@@ -170,7 +176,7 @@ static int position_at(struct dec_ctx *c, size_t key)
      * reset everything (H.264 parameter sets parsed from a damaged packet,
      * seen by a frame thread) and a frame must decode the same whatever was
      * decoded before it.  Measured cost: well under a millisecond. */
-    if (c->used && reopen_codec(c) >= 0)
+    if ((c->used || c->open_threads != c->threads) && reopen_codec(c) >= 0)
         c->used = 0;
     else
         avcodec_flush_buffers(c->codec);

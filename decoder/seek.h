@@ -26,7 +26,8 @@ struct dec_ctx {
     AVFrame *frame, *cand, *out;
     int have_pending;        /* pkt holds a packet read but not yet sent */
     int64_t last_pos;        /* byte position of the last packet fed */
-    int threads;             /* decoding threads */
+    int threads;             /* decoding threads from the next (re)open */
+    int open_threads;        /* the codec's, as opened */
     int skip_nonref;         /* may skip unreferenced frames before a target */
     int64_t skip_before;     /* while decoding: skip those with pts below it */
     int used;                /* fed since opened: reopen the codec to seek */
@@ -55,6 +56,10 @@ int64_t dec_frame_pts(const AVFrame *f);
  * negative AVERROR with err set. */
 int dec_ctx_open(struct video *v, int threads, struct dec_ctx **out, char *err, size_t errlen);
 void dec_ctx_close(struct dec_ctx *c);
+
+/* Decode on `threads` threads from the next seek on (the codec is reopened
+ * there); a positioned decoder keeps its threads until then. */
+void dec_ctx_set_threads(struct dec_ctx *c, int threads);
 
 /* Would reaching frame f from here avoid a seek?  (Same GOP, ahead of us.) */
 int dec_ctx_can_continue(const struct dec_ctx *c, size_t f);
