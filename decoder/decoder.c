@@ -4,8 +4,9 @@
  * its video, freeing).  The jobs themselves are frame_job.c's, batch_job.c's
  * and info_job.c's (jobs.h); the open videos are table.c's.
  *
- * Locking: d->lock protects the idle list.  It is never held while opening,
- * indexing or decoding a file.  A job that needs a video another job is
+ * Locking: d->lock protects the idle and busy lists.  It is never held while
+ * opening, indexing or decoding a file; borrow_ctx() waits on it (bounded)
+ * for a busy context that will reach the frame it wants.  A job that needs a video another job is
  * loading is parked by the table and queued again when the load ends.
  */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "avlog.h"
 #include "batch.h"
 #include "decoder.h"
+#include "index.h"
 #include "jobs.h"
 #include "pool.h"
 #include "seek.h"
@@ -67,32 +69,73 @@ static void evict_video(void *arg, struct video *v)
 
 /* ---- decoder contexts -------------------------------------------------- */
 
-/* An idle context on v, preferring one that reaches frame f without seeking. */
+/* Is a borrowed context on v on its way to a frame before f, in f's GOP?
+ * Then it can go on to f once it is back.  Under d->lock. */
+static int busy_ahead_of(const struct decoder *d, const struct video *v, size_t f)
+{
+    size_t key = index_seek_packet(&v->index, f);
+
+    for (const struct dec_ctx *c = d->busy; c; c = c->next)
+        if (c->video == v && c->borrowed_for < v->index.n_frames &&
+            index_seek_packet(&v->index, c->borrowed_for) == key &&
+            v->index.frames[c->borrowed_for].pts < v->index.frames[f].pts)
+            return 1;
+    return 0;
+}
+
 struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int threads,
                            char *err, size_t errlen)
 {
-    struct dec_ctx **pp, **best = NULL, *c = NULL;
+    struct dec_ctx **pp, **best, *c = NULL;
+    struct timespec deadline = {0};
+    int continues, timed_out = 0;
 
     pthread_mutex_lock(&d->lock);
-    for (pp = &d->idle; *pp; pp = &(*pp)->next) {
-        if ((*pp)->video != v)
-            continue;
-        if (dec_ctx_can_continue(*pp, f)) {
-            best = pp;
-            break;
+    for (;;) {
+        best = NULL;
+        continues = 0;
+        for (pp = &d->idle; *pp; pp = &(*pp)->next) {
+            if ((*pp)->video != v)
+                continue;
+            if (dec_ctx_can_continue(*pp, f)) {
+                best = pp;
+                continues = 1;
+                break;
+            }
+            if (!best)
+                best = pp;
         }
-        if (!best)
-            best = pp;
+        if (continues || timed_out || !busy_ahead_of(d, v, f))
+            break;
+        if (!deadline.tv_sec) {
+            clock_gettime(CLOCK_MONOTONIC, &deadline);
+            deadline.tv_sec += BORROW_WAIT_MS / 1000;
+            deadline.tv_nsec += (long)(BORROW_WAIT_MS % 1000) * 1000000;
+            if (deadline.tv_nsec >= 1000000000) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000;
+            }
+        }
+        timed_out = pthread_cond_timedwait(&d->ctx_back, &d->lock, &deadline) == ETIMEDOUT;
     }
     if (best) {
         c = *best;
         *best = c->next;
-        c->next = NULL;
         d->n_idle--;
+        c->borrowed_for = f;
+        c->next = d->busy;
+        d->busy = c;
     }
     pthread_mutex_unlock(&d->lock);
-    if (!c && dec_ctx_open(v, threads, &c, err, errlen) < 0)
-        return NULL;
+    if (!c) {
+        if (dec_ctx_open(v, threads, &c, err, errlen) < 0)
+            return NULL;
+        pthread_mutex_lock(&d->lock);
+        c->borrowed_for = f;
+        c->next = d->busy;
+        d->busy = c;
+        pthread_mutex_unlock(&d->lock);
+    }
     dec_ctx_set_threads(c, threads);
     c->skip_nonref = !d->cfg.decode_all;
     return c;
@@ -104,6 +147,11 @@ void return_ctx(struct decoder *d, struct dec_ctx *c)
     struct dec_ctx *victim = NULL, **pp;
 
     pthread_mutex_lock(&d->lock);
+    for (pp = &d->busy; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
     c->next = d->idle;
     d->idle = c;
     if (++d->n_idle > d->max_idle) {
@@ -113,6 +161,7 @@ void return_ctx(struct decoder *d, struct dec_ctx *c)
         *pp = NULL;
         d->n_idle--;
     }
+    pthread_cond_broadcast(&d->ctx_back);
     pthread_mutex_unlock(&d->lock);
     if (victim) {
         dec_ctx_close(victim);
@@ -267,6 +316,14 @@ struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t 
      * so a worker can always find its last position, and no more. */
     d->max_idle = cfg->workers;
     pthread_mutex_init(&d->lock, NULL);
+    {
+        pthread_condattr_t attr;
+
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&d->ctx_back, &attr);
+        pthread_condattr_destroy(&attr);
+    }
     pthread_mutex_init(&d->batch_lock, NULL);
     avlog_install();
     pipeline_version(d);
@@ -309,6 +366,7 @@ void decoder_free(struct decoder *d)
     lru_free(d->cache);
     readahead_free(d->ra);
     pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->ctx_back);
     pthread_mutex_destroy(&d->batch_lock);
     free(d);
 }

@@ -19,7 +19,7 @@
  *   Blobs passed in are borrowed; blobs returned are one reference.
  *
  * Locking
- *   d->lock protects the idle list (borrow_ctx(), return_ctx(),
+ *   d->lock protects the idle and busy lists (borrow_ctx(), return_ctx(),
  *   evict_video()); d->batch_lock protects d->batches.  Neither is held while
  *   opening, indexing, decoding or encoding.  The counters are atomics.
  *
@@ -60,9 +60,11 @@ struct decoder {
     atomic_ulong local_hits, misses, decodes;
     atomic_long decode_ms;       /* a running mean of produce(), for waits */
 
-    pthread_mutex_t lock;      /* the idle list */
+    pthread_mutex_t lock;      /* the idle and busy lists */
     struct dec_ctx *idle;      /* most recently used first */
     int n_idle, max_idle;
+    struct dec_ctx *busy;      /* borrowed, each with the frame it goes to */
+    pthread_cond_t ctx_back;   /* a context was returned */
 
     pthread_mutex_t batch_lock;   /* the batches (batch.h) */
     struct batch **batches;
@@ -98,7 +100,11 @@ struct job {
 
 /* An idle context on v (the caller's until return_ctx()), preferring one that
  * reaches frame f without seeking, else a new one, decoding on `threads`
- * threads from its next seek; NULL with err filled. */
+ * threads from its next seek; NULL with err filled.  When a borrowed context
+ * is on its way to a frame before f in f's GOP, waits (up to
+ * BORROW_WAIT_MS) for it rather than seeking to the GOP's start again: a
+ * sequential reader's readahead jobs then share one decoder.  May block. */
+#define BORROW_WAIT_MS 1000
 struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int threads,
                            char *err, size_t errlen);
 /* Give c back (it becomes the idle list's; the least recently used beyond

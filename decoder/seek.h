@@ -40,7 +40,8 @@ struct dec_ctx {
     int64_t last_pts;
 
     double seek_ms, decode_ms;   /* the last dec_ctx_get(): time seeking, decoding */
-    struct dec_ctx *next;    /* idle list (decoder.c) */
+    struct dec_ctx *next;    /* idle or busy list (decoder.c) */
+    size_t borrowed_for;     /* while busy: the frame it was borrowed for */
     void *convert;           /* conversion state (convert.c) */
 };
 
