@@ -208,7 +208,8 @@ static size_t compress(struct scratch *w, struct libdeflate_compressor *z, enum 
  * The filter and coder for the whole image: at level 0 NONE, stored; else
  * the pair among NONE, SUB and UP, with libdeflate (LZ) or, at level 1,
  * zrle, that makes a sample smallest: TRIAL_ROWS rows out of every
- * TRIAL_EVERY, about 3% of the image per pair.  Estimates do not predict
+ * TRIAL_EVERY, about 3% of the image per pair (a fifth of one full
+ * compression for the six).  Estimates do not predict
  * deflate: order-0 entropy misses the matches, and on a noisy decoded
  * keyframe UP has the lower entropy yet NONE compresses 4-5% smaller under
  * LZ (UP there would be larger than ffmpeg's unfiltered PNG).  Measured on

@@ -17,7 +17,8 @@
 #  7. PPM pixels against the oracle;
 #  8. mount-wide defaults (-o w=,q=,list_ext=, ...), overrides, bad values;
 #  9. equivalent spellings give identical bytes;
-# 10. malformed names are ENOENT and never listed.
+# 10. malformed names are ENOENT and never listed;
+# 11. PNG sizes against ffmpeg -compression_level 1 of the same pixels.
 . "$(dirname "$0")/../lib.sh"
 
 require_framefs
@@ -52,6 +53,9 @@ ensure_video "$SRC/vfr.mkv" -f lavfi -i testsrc2=size=320x240:rate=12:duration=1
     -f lavfi -i testsrc2=size=320x240:rate=30:duration=1 \
     -filter_complex "[0:v]settb=1/1000[a];[1:v]settb=1/1000[b];[a][b]concat=n=2:v=1,$NOISE" \
     -fps_mode vfr "${X264[@]}" -pix_fmt yuv420p -fflags +bitexact || gen_ok=0
+# no noise: repeats an LZ search finds (the PNG coder choice, section 11)
+ensure_video "$SRC/clean.mp4" -f lavfi -i testsrc2=size=352x288:rate=24:duration=1 \
+    "${X264[@]}" -pix_fmt yuv420p || gen_ok=0
 [ "$gen_ok" = 1 ] || exit 1
 
 # What the dimension rule needs of each video: coded W H, SAR, display
@@ -770,6 +774,35 @@ for n in t=1,q=1.jpg t=1,q=100.jpg t=1,w=65535.png t=1,h=0.png t=1,depth=8.ppm t
     r=$(xattr_get "$MNT/plain.mp4/$n" user.result)
     [ "$got" = ok ] && [ "$r" = succeeded ] && pass "valid name $n exists and succeeds" ||
         fail "valid name $n: stat '$got', user.result '$r'"
+done
+
+# ---------------------------------------------------------------- 11. PNG size
+
+# Each PNG is no larger than ffmpeg's -compression_level 1 PNG of the same
+# pixels (the PPM of the same name, pixel-identical to the PNG: section 7),
+# on noisy keyframes (t=0, t=0.5: keyint 12 at 24 fps) and the frames between
+# them, on a clean synthetic picture and at 16 bits; and it decodes to those
+# pixels.
+for spec in "plain.mp4 t=0" "plain.mp4 t=0.5" "plain.mp4 t=0.3" "plain.mp4 t=1.7" \
+    "clean.mp4 t=0" "clean.mp4 t=0.6" "ten.mp4 t=0.4,depth=16" "odd.mp4 t=1.1"; do
+    read -r v n <<<"$spec"
+    pix=rgb24
+    case $n in *depth=16*) pix=rgb48be ;; esac
+    if ! cp "$MNT/$v/$n.png" "$TMPF/s.png" 2>"$TMPF/s.err" ||
+        ! cp "$MNT/$v/$n.ppm" "$TMPF/s.ppm" 2>>"$TMPF/s.err"; then
+        fail "PNG size $v/$n: cannot read ($(head -c 200 "$TMPF/s.err"))"
+        continue
+    fi
+    ffmpeg -v error -y -i "$TMPF/s.ppm" -pix_fmt "$pix" -compression_level 1 "$TMPF/ref.png" 2>"$TMPF/s.err"
+    ffmpeg -v error -y -i "$TMPF/s.png" -f rawvideo -pix_fmt "$pix" "$TMPF/s.png.raw" 2>>"$TMPF/s.err"
+    ffmpeg -v error -y -i "$TMPF/s.ppm" -f rawvideo -pix_fmt "$pix" "$TMPF/s.ppm.raw" 2>>"$TMPF/s.err"
+    ours=$(stat -c %s "$TMPF/s.png")
+    ref=$(stat -c %s "$TMPF/ref.png" 2>/dev/null || echo 0)
+    if [ "$ref" -gt 0 ] && [ "$ours" -le "$ref" ] && cmp -s "$TMPF/s.png.raw" "$TMPF/s.ppm.raw"; then
+        pass "PNG size $v/$n.png: $ours bytes <= $ref of ffmpeg -compression_level 1 ($pix), same pixels as the PPM"
+    else
+        fail "PNG size $v/$n.png: $ours bytes against $ref of ffmpeg -compression_level 1, pixels $(cmp -s "$TMPF/s.png.raw" "$TMPF/s.ppm.raw" && echo same || echo differ) ($(head -c 200 "$TMPF/s.err"))"
+    fi
 done
 
 mount_alive "$MNT"
