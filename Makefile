@@ -145,7 +145,7 @@ FUZZ_MEDIA_SEEDS     := $(FUZZ_DIR)/media-corpus
 FUZZ_MEDIA_PKGS      := libavformat libavcodec libavutil libswscale libpng libdeflate libturbojpeg libmemcached libxxhash
 FUZZ_MEDIA_SRC       := tests/fuzz/fuzz_media.c cache/blob.c \
                         $(addprefix decoder/,avlog.c content.c convert.c encode.c encode_jpeg.c encode_png.c encode_ppm.c fdio.c index.c log.c \
-                                             load.c output.c seek.c select.c shared.c video.c)
+                                             load.c output.c seek.c select.c shared.c video.c zrle.c)
 
 $(FUZZ_DIR)/fuzz_media: $(FUZZ_MEDIA_SRC) $(wildcard decoder/*.h cache/*.h)
 	@mkdir -p $(dir $@)
