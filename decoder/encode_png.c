@@ -196,7 +196,7 @@ static void filter_rows(const struct image *img, int filter, int y0, int n, uint
 enum coder { CODER_LZ, CODER_RLE };
 
 /* The zlib stream of w->filtered[0..n) into w->packed; its size or 0. */
-static size_t compress(struct scratch *w, struct libdeflate_compressor *z, enum coder coder,
+static size_t zlib_stream(struct scratch *w, struct libdeflate_compressor *z, enum coder coder,
                        size_t n)
 {
     if (coder == CODER_RLE)
@@ -244,7 +244,7 @@ static void choose_coding(const struct image *img, int level, struct libdeflate_
             n += (size_t)rows * row;
         }
         for (enum coder c = CODER_LZ; c <= (level == 1 ? CODER_RLE : CODER_LZ); c++) {
-            size_t size = compress(w, z, c, n);
+            size_t size = zlib_stream(w, z, c, n);
 
             if (size && size < best) {
                 best = size;
@@ -284,7 +284,7 @@ static int write_png(png_structp png, png_infop info, const struct image *img,
         png_error(png, "out of memory");
     choose_coding(img, level, w->z[level], w, &filter, &coder);
     filter_rows(img, filter, 0, img->height, w->filtered);
-    if (!(packed = compress(w, w->z[level], coder, raw)))
+    if (!(packed = zlib_stream(w, w->z[level], coder, raw)))
         png_error(png, "compression failed");
     /* The whole file in one allocation: the chunks' 12 bytes each, IEND. */
     total = s->size + packed + 12 * (packed / IDAT_CHUNK + 1) + 12;
