@@ -141,6 +141,13 @@ struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int thr
     return c;
 }
 
+void ctx_heading_to(struct decoder *d, struct dec_ctx *c, size_t f)
+{
+    pthread_mutex_lock(&d->lock);
+    c->borrowed_for = f;
+    pthread_mutex_unlock(&d->lock);
+}
+
 /* Keep a context for reuse; close the least recently used beyond the bound. */
 void return_ctx(struct decoder *d, struct dec_ctx *c)
 {

@@ -11,6 +11,11 @@
 #include "convert.h"
 #include "decoder.h"
 
+/* Bumped whenever the same pixels and settings come out as other bytes
+ * (the shared cache's keys carry it: hosts of two versions never swap
+ * values).  2: PNG filter and coder chosen on a sample, zrle. */
+#define ENCODE_VERSION 2
+
 /* The image in plan's format (depth and quality from the plan too).  A new
  * blob, or NULL with err set. */
 struct blob *encode_image(const struct image *img, const struct output_plan *plan,

@@ -54,6 +54,8 @@ static void scratch_free(void *arg)
 
     if (!w)
         return;
+    if (w == tls_scratch)
+        tls_scratch = NULL;
     for (int i = 0; i < 10; i++)
         libdeflate_free_compressor(w->z[i]);
     free(w->filtered);
@@ -91,18 +93,15 @@ static int reserve(uint8_t **buf, size_t *cap, size_t n)
     return 0;
 }
 
-/* Give back the buffers too large to keep. */
+/* Give back the buffers of an image too large to keep them for (the packed
+ * buffer's bound is a little larger than the image: judged by the image). */
 static void scratch_trim(struct scratch *w)
 {
     if (w->filtered_cap > SCRATCH_KEEP) {
         free(w->filtered);
-        w->filtered = NULL;
-        w->filtered_cap = 0;
-    }
-    if (w->packed_cap > SCRATCH_KEEP) {
         free(w->packed);
-        w->packed = NULL;
-        w->packed_cap = 0;
+        w->filtered = w->packed = NULL;
+        w->filtered_cap = w->packed_cap = 0;
     }
 }
 

@@ -107,6 +107,9 @@ struct job {
 #define BORROW_WAIT_MS 1000
 struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int threads,
                            char *err, size_t errlen);
+/* A borrowed context kept for several frames goes on to frame f now (what
+ * borrow_ctx()'s waiters judge it by). */
+void ctx_heading_to(struct decoder *d, struct dec_ctx *c, size_t f);
 /* Give c back (it becomes the idle list's; the least recently used beyond
  * the bound is closed). */
 void return_ctx(struct decoder *d, struct dec_ctx *c);

@@ -176,11 +176,16 @@ static int position_at(struct dec_ctx *c, size_t key)
      * reset everything (H.264 parameter sets parsed from a damaged packet,
      * seen by a frame thread) and a frame must decode the same whatever was
      * decoded before it.  Measured cost: well under a millisecond. */
-    if ((c->used || c->open_threads != c->threads) && reopen_codec(c) >= 0)
-        c->used = 0;
-    else
-        avcodec_flush_buffers(c->codec);
     c->positioned = 0;
+    if (c->used || c->open_threads != c->threads) {
+        int ret = reopen_codec(c);
+
+        if (ret < 0)
+            return ret;             /* no codec to flush; reopened next time */
+        c->used = 0;
+    } else {
+        avcodec_flush_buffers(c->codec);
+    }
     c->have_pending = 0;
     c->last_pts = INT64_MIN;
     av_packet_unref(c->pkt);

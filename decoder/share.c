@@ -23,6 +23,7 @@
 #include <xxhash.h>
 
 #include "decoder.h"
+#include "encode.h"
 #include "jobs.h"
 #include "log.h"
 #include "shared.h"
@@ -107,10 +108,11 @@ void pipeline_version(struct decoder *d)
     const uint16_t one = 1;
 
     snprintf(text, sizeof(text),
-             "framefs-values-1 lavf %u lavc %u lavu %u sws %u png %s deflate %s turbojpeg "
-             "png_level %d %s",
-             avformat_version(), avcodec_version(), avutil_version(), swscale_version(),
-             png_get_libpng_ver(NULL), LIBDEFLATE_VERSION_STRING, d->cfg.png_level,
+             "framefs-values-1 encoders %d lavf %u lavc %u lavu %u sws %u png %s deflate %s "
+             "turbojpeg png_level %d %s",
+             ENCODE_VERSION, avformat_version(), avcodec_version(), avutil_version(),
+             swscale_version(), png_get_libpng_ver(NULL), LIBDEFLATE_VERSION_STRING,
+             d->cfg.png_level,
              *(const uint8_t *)&one ? "le" : "be");
     snprintf(d->load_shared.pipeline, sizeof(d->load_shared.pipeline), "%016llx",
              (unsigned long long)XXH3_64bits(text, strlen(text)));
