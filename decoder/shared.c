@@ -50,6 +50,7 @@ struct shared {
     memcached_st *mc;            /* the configuration the threads clone */
     time_t ttl;
     atomic_int state;            /* -1 unknown, 0 down, 1 up */
+    atomic_uint failures;        /* connection failures any I/O thread saw */
     char servers[256];
     atomic_ulong hits, misses, errors, corrupt, stores, dropped;
 };
@@ -96,9 +97,30 @@ static int is_server_error(memcached_return_t rc)
            rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_END && rc != MEMCACHED_STORED;
 }
 
+/* One I/O thread's connection: its memcached_st, and how many failures of
+ * s->failures it has acted on. */
+struct conn {
+    memcached_st *mc;
+    unsigned failures_seen;
+};
+
+/* Before an op: when another thread saw a connection fail since this one's
+ * last op, this one's socket may be to a server that has died (and perhaps
+ * restarted since): close it, so the op connects afresh instead of failing
+ * on a dead socket. */
+static void refresh(struct shared *s, struct conn *c)
+{
+    unsigned n = atomic_load(&s->failures);
+
+    if (n != c->failures_seen) {
+        memcached_quit(c->mc);
+        c->failures_seen = n;
+    }
+}
+
 /* Count an outcome, and log the first one of each state (whichever I/O
  * thread sees the change first). */
-static void note(struct shared *s, memcached_st *mc, memcached_return_t rc)
+static void note(struct shared *s, struct conn *c, memcached_return_t rc)
 {
     int up = !is_server_error(rc);
 
@@ -107,13 +129,15 @@ static void note(struct shared *s, memcached_st *mc, memcached_return_t rc)
     /* A connection still waiting out its retry interval says nothing new. */
     if (rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED || rc == MEMCACHED_SERVER_MARKED_DEAD)
         return;
+    if (!up)                     /* the others close their sockets; this one has */
+        c->failures_seen = atomic_fetch_add(&s->failures, 1) + 1;
     if (atomic_exchange(&s->state, up) == up)
         return;
     if (up)
         log_msg(LOG_INFO, "shared cache %s: reachable", s->servers);
     else
         log_msg(LOG_ERR, "shared cache %s: unreachable (%s); frames are made locally",
-                s->servers, memcached_strerror(mc, rc));
+                s->servers, memcached_strerror(c->mc, rc));
 }
 
 static void chunk_key(char *out, size_t len, const char *key, uint32_t i)
@@ -121,8 +145,9 @@ static void chunk_key(char *out, size_t len, const char *key, uint32_t i)
     snprintf(out, len, "%s:c%u", key, i);
 }
 
-static void do_put(struct shared *s, memcached_st *mc, struct op *op)
+static void do_put(struct shared *s, struct conn *c, struct op *op)
 {
+    memcached_st *mc = c->mc;
     const struct blob *b = op->blob;
     struct value_header h = {VALUE_MAGIC, VALUE_VERSION, b->size, 0, 0,
                              XXH3_64bits(b->data, b->size), op->meta.tag,
@@ -153,14 +178,15 @@ static void do_put(struct shared *s, memcached_st *mc, struct op *op)
         rc = memcached_set(mc, op->key, strlen(op->key), v, n, s->ttl, 0);
         free(v);
     }
-    note(s, mc, rc);
+    note(s, c, rc);
     if (rc == MEMCACHED_SUCCESS)
         atomic_fetch_add(&s->stores, 1);
 }
 
 /* The value under op->key into op->blob, or nothing (counted). */
-static void do_get(struct shared *s, memcached_st *mc, struct op *op)
+static void do_get(struct shared *s, struct conn *c, struct op *op)
 {
+    memcached_st *mc = c->mc;
     memcached_return_t rc;
     size_t len = 0, got;
     uint32_t flags;
@@ -169,7 +195,7 @@ static void do_get(struct shared *s, memcached_st *mc, struct op *op)
     struct blob *b = NULL;
     char ck[SHARED_KEY_MAX + 16];
 
-    note(s, mc, rc);
+    note(s, c, rc);
     if (!v) {
         atomic_fetch_add(&s->misses, 1);     /* missing, or unreachable (an error too) */
         return;
@@ -184,18 +210,18 @@ static void do_get(struct shared *s, memcached_st *mc, struct op *op)
     if (!h.chunks)
         memcpy(b->data, v + sizeof(h), (size_t)h.length);
     for (uint32_t i = 0, off = 0; i < h.chunks; i++) {
-        char *c;
+        char *chunk;
 
         chunk_key(ck, sizeof(ck), op->key, i);
-        c = memcached_get(mc, ck, strlen(ck), &got, &flags, &rc);
-        note(s, mc, rc);
-        if (!c || off + got > h.length || (i + 1 < h.chunks && got != SHARED_CHUNK)) {
-            free(c);
+        chunk = memcached_get(mc, ck, strlen(ck), &got, &flags, &rc);
+        note(s, c, rc);
+        if (!chunk || off + got > h.length || (i + 1 < h.chunks && got != SHARED_CHUNK)) {
+            free(chunk);
             goto corrupt;
         }
-        memcpy(b->data + off, c, got);
+        memcpy(b->data + off, chunk, got);
         off += (uint32_t)got;
-        free(c);
+        free(chunk);
         if (i + 1 == h.chunks && off != h.length)
             goto corrupt;
     }
@@ -213,25 +239,27 @@ corrupt:
     atomic_fetch_add(&s->corrupt, 1);
 }
 
-static void do_lease(struct shared *s, memcached_st *mc, struct op *op)
+static void do_lease(struct shared *s, struct conn *c, struct op *op)
 {
+    memcached_st *mc = c->mc;
     char lk[SHARED_KEY_MAX + 16];
     memcached_return_t rc;
 
     snprintf(lk, sizeof(lk), "L:%s", op->key);
     rc = memcached_add(mc, lk, strlen(lk), "1", 1, SHARED_LEASE_S, 0);
-    note(s, mc, rc);
+    note(s, c, rc);
     op->result = rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS ? 0 : 1;
 }
 
 static void *io_main(void *arg)
 {
     struct shared *s = arg;
-    memcached_st *mc;
+    struct conn c;
 
     pthread_mutex_lock(&s->lock);
-    mc = memcached_clone(NULL, s->mc);       /* memcached_clone reads s->mc */
+    c.mc = memcached_clone(NULL, s->mc);     /* memcached_clone reads s->mc */
     pthread_mutex_unlock(&s->lock);
+    c.failures_seen = atomic_load(&s->failures);
     for (;;) {
         struct op *op;
 
@@ -247,17 +275,19 @@ static void *io_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         if (op->kind == OP_STOP) {
             op_unref(op);
-            memcached_free(mc);
+            memcached_free(c.mc);
             return NULL;
         }
-        if (!mc)
+        if (c.mc)
+            refresh(s, &c);
+        if (!c.mc)
             ;                    /* out of memory: the op fails (a miss) */
         else if (op->kind == OP_GET)
-            do_get(s, mc, op);
+            do_get(s, &c, op);
         else if (op->kind == OP_LEASE)
-            do_lease(s, mc, op);
+            do_lease(s, &c, op);
         else
-            do_put(s, mc, op);
+            do_put(s, &c, op);
         pthread_mutex_lock(&s->lock);
         op->done = 1;
         pthread_cond_broadcast(&s->finished);
@@ -446,6 +476,7 @@ struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen
     snprintf(s->servers, sizeof(s->servers), "%s", servers);
     s->ttl = ttl;
     atomic_init(&s->state, -1);
+    atomic_init(&s->failures, 0);
     /* ketama: adding or losing a server moves only its share of the keys. */
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
                            MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
@@ -455,7 +486,8 @@ struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, SHARED_OP_TIMEOUT_MS);
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, SHARED_OP_TIMEOUT_MS * 1000);
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, SHARED_OP_TIMEOUT_MS * 1000);
-    /* A server that fails is skipped for a second, then tried again. */
+    /* A server that fails is skipped, then tried again: after 1 to 2 s, as
+     * libmemcached compares whole seconds. */
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
     pthread_mutex_init(&s->lock, NULL);

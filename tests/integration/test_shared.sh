@@ -113,6 +113,16 @@ a_decodes=$(stat_of "$A" decodes)
 [ "$a_decodes" -ge 5 ] && pass "A decoded them ($a_decodes decodes)" || fail "A: decodes=$a_decodes"
 
 # ---- memcached killed mid-run: reads still succeed, made locally ----
+# First, readers in parallel, so that every I/O thread of both mounts holds
+# a connection that the kill leaves dead.
+pids=""
+for d in 1 2 3 4 5 6; do
+    cat "$A/clip.mp4/t=0.$d,w=64.jpg" >/dev/null & pids="$pids $!"
+    cat "$B/deeper/same-clip.mkv.mp4/t=1.$d,w=64.jpg" >/dev/null & pids="$pids $!"
+done
+warm=0
+for p in $pids; do wait "$p" && warm=$((warm + 1)); done
+[ "$warm" -eq 12 ] || fail "12 parallel reads before the kill: $warm succeeded"
 mc_stop
 slow=0 ok=0
 for t_ in 0.3 0.7 1.7 2.1; do
@@ -134,8 +144,9 @@ grep -q 'shared cache 127.0.0.1:[0-9]*: unreachable' "$A_LOG" &&
 
 # ---- restarted on the same port: used again without a remount ----
 mc_start || exit 1
-sleep 1.5                                   # the client's retry interval
+sleep 2.2       # the client's retry interval: 1 to 2 s (libmemcached counts whole seconds)
 stores0=$(stat_of "$A" shared_stores)
+errors0=$(( $(stat_of "$A" shared_errors) + $(stat_of "$B" shared_errors) ))
 t cp "$A/clip.mp4/t=1.9,w=120.jpg" "$WORK/re-A.jpg"
 t cp "$A/clip.mp4/t=2.2,w=120.jpg" "$WORK/re-A2.jpg"
 # A's puts are asynchronous (and slow under the sanitizers): wait for them.
@@ -147,9 +158,13 @@ d0=$(stat_of "$B" decodes)
 t cp "$B/deeper/same-clip.mkv.mp4/t=1.9,w=120.jpg" "$WORK/re-B.jpg"
 t cp "$B/deeper/same-clip.mkv.mp4/t=2.2,w=120.jpg" "$WORK/re-B2.jpg"
 d1=$(stat_of "$B" decodes)
+errors1=$(( $(stat_of "$A" shared_errors) + $(stat_of "$B" shared_errors) ))
 cmp -s "$WORK/re-A.jpg" "$WORK/re-B.jpg" && cmp -s "$WORK/re-A2.jpg" "$WORK/re-B2.jpg" && [ "$d1" = "$d0" ] &&
     pass "memcached restarted on its port: A stores again, B serves 2 frames from it (decodes stay $d0)" ||
     fail "after restart: identical $(cmp -s "$WORK/re-A.jpg" "$WORK/re-B.jpg" && echo yes || echo no), B decodes $d0 -> $d1"
+[ "$errors1" = "$errors0" ] &&
+    pass "after the restart no I/O thread fails on a connection the kill left dead (shared_errors stay $errors0)" ||
+    fail "after the restart: shared_errors $errors0 -> $errors1 (a dead connection was used)"
 grep -q 'shared cache 127.0.0.1:[0-9]*: reachable' <(sed -n '/unreachable/,$p' "$A_LOG") &&
     pass "reconnection logged: $(sed -n '/unreachable/,$p' "$A_LOG" | grep -m1 ': reachable')" ||
     fail "no 'reachable' line after the restart: $(grep 'shared cache' "$A_LOG")"
