@@ -238,6 +238,12 @@ trap 'exit 141' PIPE   # (e.g. "test.sh | head"): exit through the cleanup
 
 # ---------------------------------------------------------------- setup
 
+# mount_stat MNT KEY: one counter of the mount root's user.stats (JSON).
+mount_stat() {
+    getfattr --absolute-names --only-values -n user.stats "$1" 2>/dev/null |
+        /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['$2'])"
+}
+
 # require_framefs: the binary and the test tools exist, else FAIL and exit.
 require_framefs() {
     if [ ! -x "$FRAMEFS" ]; then

@@ -53,6 +53,11 @@ ensure_video "$SRC/vfr.mkv" -f lavfi -i testsrc2=size=320x240:rate=12:duration=1
     -f lavfi -i testsrc2=size=320x240:rate=30:duration=1 \
     -filter_complex "[0:v]settb=1/1000[a];[1:v]settb=1/1000[b];[a][b]concat=n=2:v=1,$NOISE" \
     -fps_mode vfr "${X264[@]}" -pix_fmt yuv420p -fflags +bitexact || gen_ok=0
+# ProRes 4444 with a varying alpha plane (decodes as yuva444p12le): depth=16
+# PNG is RGBA64 (section 5)
+ensure_video "$SRC/alpha12.mov" -f lavfi -i testsrc2=size=160x120:rate=24:duration=1 \
+    -vf "$NOISE,format=yuva444p10le,geq=lum=lum(X\,Y):cb=cb(X\,Y):cr=cr(X\,Y):a=mod(X*37+Y*11+N*97\,1024)" \
+    -c:v prores_ks -profile:v 4444 -pix_fmt yuva444p10le -an || gen_ok=0
 # no noise: repeats an LZ search finds (the PNG coder choice, section 11)
 ensure_video "$SRC/clean.mp4" -f lavfi -i testsrc2=size=352x288:rate=24:duration=1 \
     "${X264[@]}" -pix_fmt yuv420p || gen_ok=0
@@ -531,6 +536,34 @@ if cli_raw "$SRC/rot90.mp4" "$I1" "" rgb48be "$TMPF/r16c.raw" &&
 else
     fail "depth=16 PPM of an 8-bit rotated video: ${got:-} $(head -c 200 "$TMPF/cli.err")"
 fi
+# 16 bits with alpha: RGBA64 PNG, the CLI's rgba64be; the PPM drops alpha (rgb48be).
+ORA_ALPHA=$(oracle_of "$SRC/alpha12.mov") || exit 1
+I_A=$(oracle_index_at "$ORA_ALPHA" 0.5)
+problems=()
+if ! cli_raw "$SRC/alpha12.mov" "$I_A" "" rgba64be "$TMPF/a16c.raw" ||
+    ! cli_raw "$SRC/alpha12.mov" "$I_A" "" rgb48be "$TMPF/a48c.raw"; then
+    problems+=("ffmpeg: $(head -c 200 "$TMPF/cli.err")")
+elif ! got=$(fetch "$MNT/alpha12.mov/t=0.5,depth=16.png" "$TMPF/a16.png"); then
+    problems+=("$got")
+else
+    hdr=$(png_ihdr "$TMPF/a16.png")
+    [ "$hdr" = "160 120 16 6" ] || problems+=("PNG header '$hdr' (w h depth type), want '160 120 16 6' (RGBA, 16 bits)")
+    if ! to_raw "$TMPF/a16.png" rgba64be "$TMPF/a16.raw"; then
+        problems+=("ffmpeg cannot decode it: $(head -c 200 "$TMPF/toraw.err")")
+    elif ! cmp -s "$TMPF/a16.raw" "$TMPF/a16c.raw"; then
+        problems+=("pixels differ from ffmpeg -pix_fmt rgba64be of frame #$I_A")
+    fi
+    if ! got=$(fetch "$MNT/alpha12.mov/t=0.5,depth=16.ppm" "$TMPF/a16.ppm") || ! ppm_pixels "$TMPF/a16.ppm" "$TMPF/a16p.raw"; then
+        problems+=("the PPM: ${got:-no pixels}")
+    elif ! cmp -s "$TMPF/a16p.raw" "$TMPF/a48c.raw"; then
+        problems+=("the PPM's pixels differ from ffmpeg -pix_fmt rgb48be")
+    fi
+fi
+if [ ${#problems[@]} -eq 0 ]; then
+    pass "depth=16 with alpha: alpha12.mov ($(oracle_header "$ORA_ALPHA" pix_fmt)) t=0.5,depth=16.png is RGBA64, identical to ffmpeg -pix_fmt rgba64be; the PPM is its rgb48be"
+else
+    fail "depth=16 with alpha: alpha12.mov t=0.5: $(IFS=';'; echo "${problems[*]}")"
+fi
 # the 16-bit PNG holds the 16-bit PPM's pixels
 if to_raw "$TMPF/t16.png" rgb48be "$TMPF/t16.raw" 2>/dev/null && [ -s "$TMPF/t16p.raw" ] && cmp -s "$TMPF/t16.raw" "$TMPF/t16p.raw"; then
     pass "depth=16: the PNG's and the PPM's pixels are the same"
@@ -728,6 +761,7 @@ names="w=176,t=1.000.png t=0:01,w=176.png t=00:00:01.000,w=176.png t=1,h=144.png
 t=1,w=176,h=1000.png t=1,w=176,rotate=auto,aspect=coded,depth=8.png t=1,w=176,rotate=0.png t=.99999999,w=176.png t=50%,w=176.png n=$N1,w=176.png
 n=$N1,h=144.png aspect=display,w=176,t=1.png"
 if fetch "$MNT/plain.mp4/$ref" "$TMPF/e0.png" >/dev/null && [ -s "$TMPF/e0.png" ]; then
+    decodes0=$(mount_stat "$MNT" decodes)
     for n in $names; do
         if got=$(fetch "$MNT/plain.mp4/$n" "$TMPF/e1.png") && cmp -s "$TMPF/e0.png" "$TMPF/e1.png"; then
             pass "same bytes: plain.mp4 $n = $ref"
@@ -735,6 +769,10 @@ if fetch "$MNT/plain.mp4/$ref" "$TMPF/e0.png" >/dev/null && [ -s "$TMPF/e0.png" 
             fail "same bytes: plain.mp4 $n differs from $ref (${got:-$(png_ihdr "$TMPF/e1.png") vs $(png_ihdr "$TMPF/e0.png")})"
         fi
     done
+    decodes1=$(mount_stat "$MNT" decodes)
+    [ -n "$decodes0" ] && [ "$decodes1" = "$decodes0" ] &&
+        pass "one cache entry: the $(echo $names | wc -w) other spellings decoded nothing (user.stats decodes stay $decodes0)" ||
+        fail "one cache entry: user.stats decodes went $decodes0 -> $decodes1 over the other spellings of $ref"
 else
     fail "same bytes: plain.mp4 $ref unreadable"
 fi
