@@ -385,7 +385,7 @@ int main(int argc, char *argv[])
     fs.watch = watch_start(fs.inval);
     watch_dir(fs.watch, fs.root, FUSE_ROOT_ID);
     if (!(fs.dec = decoder_new(&dc, err, sizeof(err)))) {
-        fprintf(stderr, "framefs: cannot start %d workers: %s\n", dc.workers, err);
+        log_msg(LOG_ERR, "cannot start %d workers: %s", dc.workers, err);   /* syslog when daemonized */
         goto out_unmount;
     }
     if (cl.singlethread) {
