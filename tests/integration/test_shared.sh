@@ -6,6 +6,9 @@
 # without decoding, byte for byte; a 1080p frame over 1 MB goes in chunks;
 # memcached killed mid-run and restarted on its port; every stored item
 # overwritten with garbage; a closed port.  Reads must always succeed.
+# Then: two servers (ketama), one of them killed; shared_cache_ttl; single
+# flight across hosts (one decode for two hosts asking at once); a lease
+# left by a host that died; one corrupt chunk of a chunked value.
 . "$(dirname "$0")/../lib.sh"
 
 require_framefs
@@ -30,9 +33,10 @@ mc_stop() {
     wait "$MC_PID" 2>/dev/null
     MC_PID=""
 }
-# mc_cmd TEXT: one text-protocol exchange with our memcached
+# mc_cmd TEXT [PORT]: one text-protocol exchange with our memcached (or the
+# one on PORT)
 mc_cmd() {
-    /usr/bin/python3 - "$MC_PORT" "$1" <<'PY'
+    /usr/bin/python3 - "${2:-$MC_PORT}" "$1" <<'PY'
 import socket, sys
 cmd = sys.argv[2]
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
@@ -52,12 +56,80 @@ except socket.timeout:
 sys.stdout.write(out.decode(errors="replace"))
 PY
 }
-trap 'mc_stop; _lib_exit' EXIT
+# More servers, for the sections with several: mc_start_on PORT starts one
+# (its pid in MC_LAST, and in MC_MORE for the cleanup), mc_kill PID stops one.
+MC_MORE=()
+MC_LAST=""
+mc_start_on() {
+    "$MEMCACHED" -u nobody -l 127.0.0.1 -p "$1" -U 0 -m 64 >"$WORK/memcached-$1.log" 2>&1 &
+    MC_LAST=$!
+    MC_MORE+=("$MC_LAST")
+    for _ in $(seq 50); do mc_cmd "version" "$1" | grep -q VERSION && return 0; sleep 0.1; done
+    fail "memcached did not start on port $1: $(cat "$WORK/memcached-$1.log")"
+    return 1
+}
+mc_kill() {
+    local i
+    for i in "${!MC_MORE[@]}"; do
+        [ "${MC_MORE[$i]}" = "$1" ] || continue
+        kill "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        unset 'MC_MORE[i]'
+    done
+    return 0
+}
+mc_stop_more() {
+    local p
+    for p in ${MC_MORE[@]+"${MC_MORE[@]}"}; do mc_kill "$p"; done
+    return 0
+}
+trap 'mc_stop; mc_stop_more; _lib_exit' EXIT
+
+# mc_keys [PORT]: the keys a memcached holds (lru_crawler metadump), decoded
+mc_keys() {
+    mc_cmd "lru_crawler metadump all" "${1:-$MC_PORT}" | sed -n 's/^key=\([^ ]*\) .*/\1/p' |
+        /usr/bin/python3 -c 'import sys, urllib.parse; [print(urllib.parse.unquote(l.strip())) for l in sys.stdin]'
+}
+# new_values KEYS_FILE [PORT]: the value keys (not leases L:..., not chunks
+# ...:cN) held now that KEYS_FILE (an earlier mc_keys) does not list
+new_values() {
+    comm -13 <(sort "$1") <(mc_keys "${2:-$MC_PORT}" | sort) | grep -v '^L:' | grep -Ev ':c[0-9]+$'
+}
+# mc_spoil KEY [PORT]: KEY's value replaced by garbage of the same length (every
+# byte flipped), flags and all, through the text protocol; prints the length
+mc_spoil() {
+    /usr/bin/python3 - "${2:-$MC_PORT}" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+f = s.makefile("rwb")
+key = sys.argv[2].encode()
+f.write(b"get " + key + b"\r\n")
+f.flush()
+head = f.readline().split()
+if head[:1] != [b"VALUE"]:
+    sys.exit(1)
+flags, n = int(head[2]), int(head[3])
+value = f.read(n + 2)[:n]
+f.readline()                                        # END
+f.write(b"set %s %d 0 %d\r\n" % (key, flags, n) + bytes(b ^ 0x5A for b in value) + b"\r\n")
+f.flush()
+if f.readline() != b"STORED\r\n":
+    sys.exit(1)
+print(n)
+PY
+}
 
 stat_of() {   # stat_of MNT KEY: one counter of the mount's user.stats
     getfattr --absolute-names --only-values -n user.stats "$1" 2>/dev/null |
         /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['$2'])"
 }
+wait_stores() {   # wait_stores MNT N: until MNT's shared_stores reach N (10 s, SLOW times)
+    for _ in $(seq $((100 * SLOW))); do [ "$(stat_of "$1" shared_stores)" -ge "$2" ] && return 0; sleep 0.1; done
+    return 1
+}
+# Timing bounds are SLOW times wider under the sanitizers.
+SLOW=1
+[ "${SANITIZED:-0}" = 1 ] && SLOW=3
 
 # ---- media: the same bytes in two trees, under other names ----
 A_SRC=$WORK/host-a
