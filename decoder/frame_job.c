@@ -115,12 +115,15 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
         t0 = log_clock_ms();
         b = encode_image(&img, &plan, j->d->cfg.png_level, err, errlen);
         tm->encode = log_clock_ms() - t0;
-        /* mean += (sample - mean) / 8 */
+        /* mean += (sample - mean) / 8, seeded with the first sample: from 0,
+         * a fresh host's mean would stay a fraction of its decode time for
+         * dozens of frames, and its wait for another host's lease
+         * (shared_frame) would end long before that host's decode does. */
         {
             long ms = (long)(tm->seek + tm->decode + tm->convert + tm->encode);
             long mean = atomic_load(&j->d->decode_ms);
 
-            atomic_store(&j->d->decode_ms, mean + (ms - mean) / 8);
+            atomic_store(&j->d->decode_ms, mean ? mean + (ms - mean) / 8 : ms);
         }
         if (b) {
             b->tag = pts;
