@@ -49,9 +49,12 @@ struct shared {
     int puts_queued;
     memcached_st *mc;            /* the configuration the threads clone */
     time_t ttl;
-    atomic_int state;            /* -1 unknown, 0 down, 1 up */
-    atomic_uint failures;        /* connection failures any I/O thread saw */
-    char servers[256];
+    /* Each server's (by its position in the list): -1 unknown, 0 down, 1
+     * up.  Per server, as one state for the pool would flip at every op
+     * while one server of several is down, a log line each time. */
+    atomic_int *state;
+    uint32_t n_servers;
+    atomic_uint failures;        /* servers going down, as any I/O thread saw */
     atomic_ulong hits, misses, errors, corrupt, stores, dropped;
 };
 
@@ -97,14 +100,14 @@ static int is_server_error(memcached_return_t rc)
            rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_END && rc != MEMCACHED_STORED;
 }
 
-/* One I/O thread's connection: its memcached_st, and how many failures of
+/* One I/O thread's connection: its memcached_st, and how many of
  * s->failures it has acted on. */
 struct conn {
     memcached_st *mc;
     unsigned failures_seen;
 };
 
-/* Before an op: when another thread saw a connection fail since this one's
+/* Before an op: when another thread saw a server go down since this one's
  * last op, this one's socket may be to a server that has died (and perhaps
  * restarted since): close it, so the op connects afresh instead of failing
  * on a dead socket. */
@@ -118,26 +121,36 @@ static void refresh(struct shared *s, struct conn *c)
     }
 }
 
-/* Count an outcome, and log the first one of each state (whichever I/O
- * thread sees the change first). */
-static void note(struct shared *s, struct conn *c, memcached_return_t rc)
+/* Count the outcome of an op on key, and log the first one of each state of
+ * the server that has key (whichever I/O thread sees the change first).  A
+ * server going down also tells the other threads to close their sockets
+ * (refresh); only the change does, so a server that stays down does not
+ * make them reconnect to the live ones at each retry. */
+static void note(struct shared *s, struct conn *c, const char *key, memcached_return_t rc)
 {
-    int up = !is_server_error(rc);
+    int up = !is_server_error(rc), was;
+    uint32_t i;
+    const memcached_instance_st *srv;
 
     if (!up)
         atomic_fetch_add(&s->errors, 1);
     /* A connection still waiting out its retry interval says nothing new. */
     if (rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED || rc == MEMCACHED_SERVER_MARKED_DEAD)
         return;
-    if (!up)                     /* the others close their sockets; this one has */
+    i = memcached_generate_hash(c->mc, key, strlen(key));    /* the server key went to */
+    was = i < s->n_servers ? atomic_exchange(&s->state[i], up) : -1;
+    if (!up && was != 0)         /* the others close their sockets; this one has */
         c->failures_seen = atomic_fetch_add(&s->failures, 1) + 1;
-    if (atomic_exchange(&s->state, up) == up)
+    if (was == up || i >= s->n_servers)
         return;
+    srv = memcached_server_instance_by_position(c->mc, i);
     if (up)
-        log_msg(LOG_INFO, "shared cache %s: reachable", s->servers);
+        log_msg(LOG_INFO, "shared cache %s:%u: reachable", memcached_server_name(srv),
+                (unsigned)memcached_server_port(srv));
     else
-        log_msg(LOG_ERR, "shared cache %s: unreachable (%s); frames are made locally",
-                s->servers, memcached_strerror(c->mc, rc));
+        log_msg(LOG_ERR, "shared cache %s:%u: unreachable (%s); frames are made locally",
+                memcached_server_name(srv), (unsigned)memcached_server_port(srv),
+                memcached_strerror(c->mc, rc));
 }
 
 static void chunk_key(char *out, size_t len, const char *key, uint32_t i)
@@ -154,6 +167,7 @@ static void do_put(struct shared *s, struct conn *c, struct op *op)
                              op->meta.width, op->meta.height};
     memcached_return_t rc = MEMCACHED_SUCCESS;
     char ck[SHARED_KEY_MAX + 16];
+    const char *last = op->key;  /* the key of the last call made */
 
     if (b->size + sizeof(h) > SHARED_CHUNK)
         h.chunks = (uint32_t)((b->size + SHARED_CHUNK - 1) / SHARED_CHUNK);
@@ -163,6 +177,7 @@ static void do_put(struct shared *s, struct conn *c, struct op *op)
         size_t off = (size_t)i * SHARED_CHUNK, n = b->size - off;
 
         chunk_key(ck, sizeof(ck), op->key, i);
+        last = ck;
         rc = memcached_set(mc, ck, strlen(ck), (const char *)b->data + off,
                            n < SHARED_CHUNK ? n : SHARED_CHUNK, s->ttl, 0);
     }
@@ -175,10 +190,11 @@ static void do_put(struct shared *s, struct conn *c, struct op *op)
         memcpy(v, &h, sizeof(h));
         if (!h.chunks)
             memcpy(v + sizeof(h), b->data, b->size);
+        last = op->key;
         rc = memcached_set(mc, op->key, strlen(op->key), v, n, s->ttl, 0);
         free(v);
     }
-    note(s, c, rc);
+    note(s, c, last, rc);
     if (rc == MEMCACHED_SUCCESS)
         atomic_fetch_add(&s->stores, 1);
 }
@@ -195,7 +211,7 @@ static void do_get(struct shared *s, struct conn *c, struct op *op)
     struct blob *b = NULL;
     char ck[SHARED_KEY_MAX + 16];
 
-    note(s, c, rc);
+    note(s, c, op->key, rc);
     if (!v) {
         atomic_fetch_add(&s->misses, 1);     /* missing, or unreachable (an error too) */
         return;
@@ -214,7 +230,7 @@ static void do_get(struct shared *s, struct conn *c, struct op *op)
 
         chunk_key(ck, sizeof(ck), op->key, i);
         chunk = memcached_get(mc, ck, strlen(ck), &got, &flags, &rc);
-        note(s, c, rc);
+        note(s, c, ck, rc);
         if (!chunk || off + got > h.length || (i + 1 < h.chunks && got != SHARED_CHUNK)) {
             free(chunk);
             goto corrupt;
@@ -247,7 +263,7 @@ static void do_lease(struct shared *s, struct conn *c, struct op *op)
 
     snprintf(lk, sizeof(lk), "L:%s", op->key);
     rc = memcached_add(mc, lk, strlen(lk), "1", 1, SHARED_LEASE_S, 0);
-    note(s, c, rc);
+    note(s, c, lk, rc);
     op->result = rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS ? 0 : 1;
 }
 
@@ -473,9 +489,16 @@ struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen
         free(s);
         return NULL;
     }
-    snprintf(s->servers, sizeof(s->servers), "%s", servers);
+    s->n_servers = memcached_server_count(s->mc);
+    if (!(s->state = malloc(s->n_servers * sizeof(*s->state)))) {
+        snprintf(err, errlen, "out of memory");
+        memcached_free(s->mc);
+        free(s);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < s->n_servers; i++)
+        atomic_init(&s->state[i], -1);
     s->ttl = ttl;
-    atomic_init(&s->state, -1);
     atomic_init(&s->failures, 0);
     /* ketama: adding or losing a server moves only its share of the keys. */
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
@@ -505,6 +528,7 @@ struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen
     if (!s->n_threads) {
         snprintf(err, errlen, "cannot start the shared cache threads");
         memcached_free(s->mc);
+        free(s->state);
         free(s);
         return NULL;
     }
@@ -531,6 +555,7 @@ void shared_free(struct shared *s)
         op_unref(op);
     }
     memcached_free(s->mc);
+    free(s->state);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->work);
     pthread_cond_destroy(&s->finished);
