@@ -119,12 +119,8 @@ print(n)
 PY
 }
 
-stat_of() {   # stat_of MNT KEY: one counter of the mount's user.stats
-    getfattr --absolute-names --only-values -n user.stats "$1" 2>/dev/null |
-        /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['$2'])"
-}
 wait_stores() {   # wait_stores MNT N: until MNT's shared_stores reach N (10 s, SLOW times)
-    for _ in $(seq $((100 * SLOW))); do [ "$(stat_of "$1" shared_stores)" -ge "$2" ] && return 0; sleep 0.1; done
+    for _ in $(seq $((100 * SLOW))); do [ "$(mount_stat "$1" shared_stores)" -ge "$2" ] && return 0; sleep 0.1; done
     return 1
 }
 # Timing bounds are SLOW times wider under the sanitizers.
@@ -159,7 +155,7 @@ B_LOG=$MOUNT_LOG
 for f in "${FRAMES[@]}"; do t cp "$A/clip.mp4/$f" "$WORK/A-$f" || fail "A: cp $f"; done
 t cp "$A/big.mp4/t=0.5.png" "$WORK/A-big.png" || fail "A: cp big t=0.5.png"
 # the puts are asynchronous: 2 indexes and 5 frames
-for _ in $(seq 100); do [ "$(stat_of "$A" shared_stores)" -ge 7 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(mount_stat "$A" shared_stores)" -ge 7 ] && break; sleep 0.1; done
 b_cpu0=$(proc_cpu_ticks "$B_PID")
 same=0
 for f in "${FRAMES[@]}"; do
@@ -174,14 +170,14 @@ t cp "$B/renamed.mp4/t=0.5.png" "$WORK/B-big.png"
     pass "a 1080p noisy PNG of $size bytes (over 1 MiB: chunked) round-trips, identical" ||
     fail "1080p PNG: $size bytes, identical: $(cmp "$WORK/A-big.png" "$WORK/B-big.png" 2>&1)"
 b_cpu=$(( $(proc_cpu_ticks "$B_PID") - b_cpu0 ))
-decodes=$(stat_of "$B" decodes)
-hits=$(stat_of "$B" shared_hits)
+decodes=$(mount_stat "$B" decodes)
+hits=$(mount_stat "$B" shared_hits)
 [ "$decodes" = 0 ] && [ "$hits" -ge $(( ${#FRAMES[@]} + 1 )) ] &&
     pass "B decoded nothing: user.stats decodes=$decodes shared_hits=$hits (2 indexes included), $b_cpu CPU ticks for 5 frames" ||
     fail "B: decodes=$decodes shared_hits=$hits ($(getfattr --absolute-names --only-values -n user.stats "$B"))"
 [ "$b_cpu" -le 30 ] && pass "B's CPU time for the 5 frames: $b_cpu ticks (<= 0.3 s)" ||
     fail "B used $b_cpu CPU ticks for 5 shared frames"
-a_decodes=$(stat_of "$A" decodes)
+a_decodes=$(mount_stat "$A" decodes)
 [ "$a_decodes" -ge 5 ] && pass "A decoded them ($a_decodes decodes)" || fail "A: decodes=$a_decodes"
 
 # ---- memcached killed mid-run: reads still succeed, made locally ----
@@ -211,26 +207,26 @@ grep -q 'shared cache 127.0.0.1:[0-9]*: unreachable' "$A_LOG" &&
     [ "$(grep -c 'unreachable' "$A_LOG")" -eq 1 ] &&
     pass "one log line for the state change: $(grep -m1 unreachable "$A_LOG")" ||
     fail "A's log: $(grep 'shared cache' "$A_LOG" | head -5)"
-[ "$(stat_of "$A" shared_errors)" -gt 0 ] && pass "user.stats counts shared-cache errors ($(stat_of "$A" shared_errors))" ||
+[ "$(mount_stat "$A" shared_errors)" -gt 0 ] && pass "user.stats counts shared-cache errors ($(mount_stat "$A" shared_errors))" ||
     fail "no shared_errors counted: $(getfattr --absolute-names --only-values -n user.stats "$A")"
 
 # ---- restarted on the same port: used again without a remount ----
 mc_start || exit 1
 sleep 2.2       # the client's retry interval: 1 to 2 s (libmemcached counts whole seconds)
-stores0=$(stat_of "$A" shared_stores)
-errors0=$(( $(stat_of "$A" shared_errors) + $(stat_of "$B" shared_errors) ))
+stores0=$(mount_stat "$A" shared_stores)
+errors0=$(( $(mount_stat "$A" shared_errors) + $(mount_stat "$B" shared_errors) ))
 t cp "$A/clip.mp4/t=1.9,w=120.jpg" "$WORK/re-A.jpg"
 t cp "$A/clip.mp4/t=2.2,w=120.jpg" "$WORK/re-A2.jpg"
 # A's puts are asynchronous (and slow under the sanitizers): wait for them.
 for _ in $(seq 100); do
-    [ "$(stat_of "$A" shared_stores)" -ge $((stores0 + 2)) ] && break
+    [ "$(mount_stat "$A" shared_stores)" -ge $((stores0 + 2)) ] && break
     sleep 0.1
 done
-d0=$(stat_of "$B" decodes)
+d0=$(mount_stat "$B" decodes)
 t cp "$B/deeper/same-clip.mkv.mp4/t=1.9,w=120.jpg" "$WORK/re-B.jpg"
 t cp "$B/deeper/same-clip.mkv.mp4/t=2.2,w=120.jpg" "$WORK/re-B2.jpg"
-d1=$(stat_of "$B" decodes)
-errors1=$(( $(stat_of "$A" shared_errors) + $(stat_of "$B" shared_errors) ))
+d1=$(mount_stat "$B" decodes)
+errors1=$(( $(mount_stat "$A" shared_errors) + $(mount_stat "$B" shared_errors) ))
 cmp -s "$WORK/re-A.jpg" "$WORK/re-B.jpg" && cmp -s "$WORK/re-A2.jpg" "$WORK/re-B2.jpg" && [ "$d1" = "$d0" ] &&
     pass "memcached restarted on its port: A stores again, B serves 2 frames from it (decodes stay $d0)" ||
     fail "after restart: identical $(cmp -s "$WORK/re-A.jpg" "$WORK/re-B.jpg" && echo yes || echo no), B decodes $d0 -> $d1"
@@ -279,8 +275,8 @@ t cp "$C/deeper/same-clip.mkv.mp4/t=0.5.png" "$WORK/C.png" && cmp -s "$WORK/C.pn
     t cp "$C/renamed.mp4/t=0.5.png" "$WORK/C-big.png" && cmp -s "$WORK/C-big.png" "$WORK/A-big.png" &&
     pass "a fresh mount serves correct frames over garbage values (the 1080p one too)" ||
     fail "fresh mount over garbage: frames differ or fail"
-corrupt=$(stat_of "$C" shared_corrupt)
-[ "$corrupt" -ge 2 ] && pass "the garbage is ignored and counted: shared_corrupt=$corrupt, decodes=$(stat_of "$C" decodes)" ||
+corrupt=$(mount_stat "$C" shared_corrupt)
+[ "$corrupt" -ge 2 ] && pass "the garbage is ignored and counted: shared_corrupt=$corrupt, decodes=$(mount_stat "$C" decodes)" ||
     fail "shared_corrupt=$corrupt ($(getfattr --absolute-names --only-values -n user.stats "$C"))"
 unmount_framefs "$C"
 
@@ -303,6 +299,196 @@ else
         fail "-o shared_cache=nohost: $(cat "$WORK/bad.err")"
 fi
 
+# ---- two servers (ketama): values spread over both; one killed ----
+# 15 values (14 frames, the index): all on one server once in 16000 runs.
+P1=$(free_port)
+mc_start_on "$P1" || exit 1
+MC1_PID=$MC_LAST
+P2=$(free_port)
+mc_start_on "$P2" || exit 1
+MC2_PID=$MC_LAST
+TWO="shared_cache=127.0.0.1:$P1+127.0.0.1:$P2"
+A2=$WORK/a2
+B2=$WORK/b2
+mount_framefs "$A_SRC" "$A2" "$TWO" || exit 1
+A2_LOG=$MOUNT_LOG
+mount_framefs "$B_SRC" "$B2" "$TWO" || exit 1
+B2_LOG=$MOUNT_LOG
+TWO_FRAMES=("t=0.3.png" "t=0.9,w=160.jpg" "n=33.ppm" "t=1.5,w=120.png" "t=2.3.jpg" "n=70,w=200.jpg")
+for n in 3 9 17 29 44 52 61 66; do TWO_FRAMES+=("n=$n,w=64.jpg"); done
+for f in "${TWO_FRAMES[@]}"; do t cp "$A2/clip.mp4/$f" "$WORK/A2-$f" || fail "A2: cp $f"; done
+wait_stores "$A2" $(( ${#TWO_FRAMES[@]} + 1 )) || fail "A2 stored $(mount_stat "$A2" shared_stores) values, not ${#TWO_FRAMES[@]} frames and the index"
+n1=$(mc_keys "$P1" | grep -vc '^L:')
+n2=$(mc_keys "$P2" | grep -vc '^L:')
+[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] && [ $((n1 + n2)) -eq $(( ${#TWO_FRAMES[@]} + 1 )) ] &&
+    pass "two servers: A's $((n1 + n2)) values (${#TWO_FRAMES[@]} frames, 1 index) spread over both, $n1 + $n2" ||
+    fail "two servers: $n1 values on the first, $n2 on the second, $(( ${#TWO_FRAMES[@]} + 1 )) stored"
+same=0
+for f in "${TWO_FRAMES[@]}"; do
+    t cp "$B2/deeper/same-clip.mkv.mp4/$f" "$WORK/B2-$f" && cmp -s "$WORK/A2-$f" "$WORK/B2-$f" && same=$((same + 1))
+done
+decodes=$(mount_stat "$B2" decodes)
+[ "$same" -eq "${#TWO_FRAMES[@]}" ] && [ "$decodes" = 0 ] &&
+    pass "two servers: B serves A's ${#TWO_FRAMES[@]} frames byte-identical from both, decodes=0 (shared_hits=$(mount_stat "$B2" shared_hits))" ||
+    fail "two servers: $same of ${#TWO_FRAMES[@]} identical, B decodes=$decodes"
+mc_kill "$MC2_PID"
+ok=0 slow=0
+for t_ in 0.1 1.1 2.1 2.7; do
+    s0=$(now_ms)
+    t cp "$A2/clip.mp4/t=$t_,w=96.jpg" "$WORK/one-A-$t_.jpg" && t cp "$B2/deeper/same-clip.mkv.mp4/t=$t_,w=96.jpg" "$WORK/one-B-$t_.jpg" &&
+        cmp -s "$WORK/one-A-$t_.jpg" "$WORK/one-B-$t_.jpg" && ok=$((ok + 1))
+    [ $(( $(now_ms) - s0 )) -gt $((3000 * SLOW)) ] && slow=$((slow + 1))
+done
+[ "$ok" -eq 4 ] && [ "$slow" -eq 0 ] && mount_alive "$A2" && mount_alive "$B2" &&
+    pass "one of the two servers killed: 4 new frames on both mounts succeed, identical, none slow" ||
+    fail "one of two servers killed: $ok of 4 identical, $slow slower than $((3 * SLOW)) s"
+# Each mount logs the dead server's change once, not the pool's state
+# flipping at every op that goes to the other server.
+[ "$(grep -c "shared cache 127.0.0.1:$P2: unreachable" "$A2_LOG")" -eq 1 ] &&
+    [ "$(grep -c "shared cache 127.0.0.1:$P2: unreachable" "$B2_LOG")" -eq 1 ] &&
+    pass "one log line per mount for the dead server: $(grep -m1 ': unreachable' "$A2_LOG")" ||
+    fail "logs after one of two servers was killed: $(grep -h 'shared cache' "$A2_LOG" "$B2_LOG" | tr '\n' '|')"
+unmount_framefs "$A2"
+unmount_framefs "$B2"
+
+# ---- shared_cache_ttl: served before it expires, made again after ----
+TTL=2
+A3=$WORK/a3
+B3=$WORK/b3
+mount_framefs "$A_SRC" "$A3" "shared_cache=127.0.0.1:$P1,shared_cache_ttl=$TTL" || exit 1
+mount_framefs "$B_SRC" "$B3" "shared_cache=127.0.0.1:$P1,shared_cache_ttl=$TTL" || exit 1
+t cp "$B3/deeper/same-clip.mkv.mp4/t=0.2,w=80.jpg" "$WORK/ttl-warm.jpg"   # B has the video open
+stores=$(mount_stat "$A3" shared_stores)
+t cp "$A3/clip.mp4/t=0.4,w=110.jpg" "$WORK/ttl-A1.jpg"
+wait_stores "$A3" $((stores + 1))
+d0=$(mount_stat "$B3" decodes)
+s0=$(now_ms)
+t cp "$B3/deeper/same-clip.mkv.mp4/t=0.4,w=110.jpg" "$WORK/ttl-B1.jpg"
+ms=$(( $(now_ms) - s0 ))
+d1=$(mount_stat "$B3" decodes)
+cmp -s "$WORK/ttl-A1.jpg" "$WORK/ttl-B1.jpg" && [ "$d1" = "$d0" ] &&
+    pass "shared_cache_ttl=$TTL: before it expires, B serves A's frame (identical, decodes stay $d0, read in $ms ms)" ||
+    fail "shared_cache_ttl=$TTL, before expiry: identical $(cmp -s "$WORK/ttl-A1.jpg" "$WORK/ttl-B1.jpg" && echo yes || echo no), B decodes $d0 -> $d1"
+stores=$(mount_stat "$A3" shared_stores)
+t cp "$A3/clip.mp4/t=1.4,w=110.jpg" "$WORK/ttl-A2.jpg"
+wait_stores "$A3" $((stores + 1)) || fail "shared_cache_ttl: A did not store t=1.4"
+sleep $((TTL + 2))                          # memcached counts whole seconds
+d0=$(mount_stat "$B3" decodes)
+t cp "$B3/deeper/same-clip.mkv.mp4/t=1.4,w=110.jpg" "$WORK/ttl-B2.jpg"
+d1=$(mount_stat "$B3" decodes)
+cmp -s "$WORK/ttl-A2.jpg" "$WORK/ttl-B2.jpg" && [ "$d1" = $((d0 + 1)) ] &&
+    pass "shared_cache_ttl=$TTL: after $((TTL + 2)) s the value expired, B decodes it itself ($d0 -> $d1), identical" ||
+    fail "shared_cache_ttl=$TTL, after expiry: identical $(cmp -s "$WORK/ttl-A2.jpg" "$WORK/ttl-B2.jpg" && echo yes || echo no), B decodes $d0 -> $d1"
+unmount_framefs "$A3"
+unmount_framefs "$B3"
+
+# ---- single flight: two hosts ask for a slow frame at once, one decodes ----
+# 1080p noisy H.264, keyframes every 20 frames: n=32 decodes 13 frames.  A
+# host that finds the lease taken waits 1.5 times its own mean time to make a
+# frame (0.1 to 3 s; share.c, the mean from frame_job.c): each mount first
+# makes a deeper frame (n=16, n=17: 17 and 18 frames decoded), so that its
+# wait covers the other's decode.
+ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=s=1920x1080:r=25:d=1.6,noise=alls=12:allf=t" \
+    -c:v libx264 -preset ultrafast -qp 24 -g 20 -keyint_min 20 -sc_threshold 0 -pix_fmt yuv420p \
+    "$A_SRC/flight.mp4" || { fail "cannot make flight.mp4"; exit 1; }
+cp "$A_SRC/flight.mp4" "$B_SRC/deeper/flight-copy.mp4"
+A4=$WORK/a4
+B4=$WORK/b4
+mount_framefs "$A_SRC" "$A4" "shared_cache=127.0.0.1:$P1" || exit 1
+mount_framefs "$B_SRC" "$B4" "shared_cache=127.0.0.1:$P1" || exit 1
+s0=$(now_ms)
+t cp "$A4/flight.mp4/n=16,w=480.jpg" "$WORK/warm-A.jpg" || fail "A: warm-up frame"
+warm_a=$(( $(now_ms) - s0 ))
+s0=$(now_ms)
+t cp "$B4/deeper/flight-copy.mp4/n=17,w=480.jpg" "$WORK/warm-B.jpg" || fail "B: warm-up frame"
+warm_b=$(( $(now_ms) - s0 ))
+d0=$(( $(mount_stat "$A4" decodes) + $(mount_stat "$B4" decodes) ))
+s0=$(now_ms)
+t cp "$A4/flight.mp4/n=32,w=480.jpg" "$WORK/flight-A.jpg" & pa=$!
+t cp "$B4/deeper/flight-copy.mp4/n=32,w=480.jpg" "$WORK/flight-B.jpg" & pb=$!
+wait "$pa"; sa=$?
+wait "$pb"; sb=$?
+ms=$(( $(now_ms) - s0 ))
+da=$(mount_stat "$A4" decodes)
+db=$(mount_stat "$B4" decodes)
+d1=$((da + db))
+[ "$sa" = 0 ] && [ "$sb" = 0 ] && [ -s "$WORK/flight-A.jpg" ] && cmp -s "$WORK/flight-A.jpg" "$WORK/flight-B.jpg" &&
+    [ $((d1 - d0)) = 1 ] &&
+    pass "single flight: A and B ask for a slow 1080p frame at once, one decode between them ($d0 -> $d1), identical, $ms ms (warm-ups $warm_a, $warm_b ms)" ||
+    fail "single flight: status $sa $sb, identical $(cmp -s "$WORK/flight-A.jpg" "$WORK/flight-B.jpg" && echo yes || echo no), decodes $d0 -> $d1 (A $da, B $db), $ms ms (warm-ups $warm_a, $warm_b ms)"
+unmount_framefs "$A4"
+unmount_framefs "$B4"
+mc_kill "$MC1_PID"
+
+# ---- a host that died holding a lease: the others wait a bounded time ----
+# A makes a frame; its key is the new value memcached lists.  The value is
+# deleted and its lease (L:KEY, as shared.c takes it) planted for a minute,
+# as a host leaves it that died while decoding: B still reads the frame,
+# within the wait's bound (3 s at most) and its own decode.
+mc_keys >"$WORK/keys-lease"
+stores=$(mount_stat "$A" shared_stores)
+t cp "$A/clip.mp4/t=2.6,w=150.jpg" "$WORK/lease-A.jpg"
+wait_stores "$A" $((stores + 1))
+mapfile -t new < <(new_values "$WORK/keys-lease")
+if [ "${#new[@]}" -ne 1 ]; then
+    fail "dead lease: ${#new[@]} new values after A's frame, not 1: ${new[*]}"
+else
+    K=${new[0]}
+    s0=$(now_ms)
+    t cp "$B/deeper/same-clip.mkv.mp4/t=2.3,w=150.jpg" "$WORK/lease-ref.jpg"   # a decode on B, for the bound
+    dec=$(( $(now_ms) - s0 ))
+    planted=$(mc_cmd "delete $K" | tr -d '\r')/$(mc_cmd "set L:$K 0 60 4"$'\r\n'"dead" | tr -d '\r')
+    d0=$(mount_stat "$B" decodes)
+    stores=$(mount_stat "$B" shared_stores)
+    s0=$(now_ms)
+    t cp "$B/deeper/same-clip.mkv.mp4/t=2.6,w=150.jpg" "$WORK/lease-B.jpg"; st=$?
+    ms=$(( $(now_ms) - s0 ))
+    d1=$(mount_stat "$B" decodes)
+    wait_stores "$B" $((stores + 1))
+    # the lease B found is still there, and B's value went under the same key
+    lease=$(mc_cmd "get L:$K" | sed -n 2p | tr -d '\r')
+    value=$(mc_cmd "get $K" | head -n 1 | cut -d " " -f 1)
+    bound=$(( 3000 + dec + 1000 * SLOW ))
+    [ "$planted" = "DELETED/STORED" ] && [ "$lease" = dead ] && [ "$value" = VALUE ] ||
+        fail "dead lease: planted '$planted', lease afterwards '$lease', B's value under $K: '$value'"
+    [ "$st" = 0 ] && cmp -s "$WORK/lease-A.jpg" "$WORK/lease-B.jpg" && [ "$d1" = $((d0 + 1)) ] &&
+        [ "$ms" -ge 100 ] && [ "$ms" -lt "$bound" ] &&
+        pass "a lease left by a dead host: B waits, then decodes it itself ($ms ms, >= the 100 ms wait, < $bound ms: 3 s + a decode's $dec ms + margin), identical" ||
+        fail "dead lease: status $st, identical $(cmp -s "$WORK/lease-A.jpg" "$WORK/lease-B.jpg" && echo yes || echo no), B decodes $d0 -> $d1, $ms ms (bound 100 to $bound)"
+fi
+
+# ---- one corrupt chunk of a chunked value ----
+# A 1080p PNG over 1 MB is stored in chunks (KEY:c0, KEY:c1, ...) behind a
+# header with its length and checksum.  Chunk 0 spoiled with bytes of the
+# same length, the header kept: B, asking for the frame under its own name,
+# must notice, count it, and make the frame itself.
+SHARED_CHUNK_BYTES=1000000                  # SHARED_CHUNK (shared.h)
+mc_keys >"$WORK/keys-chunk"
+stores=$(mount_stat "$A" shared_stores)
+t cp "$A/big.mp4/t=0.7.png" "$WORK/chunk-A.png"
+wait_stores "$A" $((stores + 1))
+mapfile -t new < <(new_values "$WORK/keys-chunk")
+size=$(stat -c %s "$WORK/chunk-A.png")
+if [ "${#new[@]}" -ne 1 ] || [ "$size" -le 1048576 ]; then
+    fail "corrupt chunk: ${#new[@]} new values after A's $size-byte frame, not 1: ${new[*]}"
+else
+    K=${new[0]}
+    chunks=$(mc_keys | grep -cF "$K:c")
+    spoiled=$(mc_spoil "$K:c0")
+    header=$(mc_cmd "get $K" | head -n 1 | cut -d " " -f 1)
+    c0=$(mount_stat "$B" shared_corrupt)
+    d0=$(mount_stat "$B" decodes)
+    t cp "$B/renamed.mp4/t=0.7.png" "$WORK/chunk-B.png"
+    c1=$(mount_stat "$B" shared_corrupt)
+    d1=$(mount_stat "$B" decodes)
+    [ "$chunks" -ge 2 ] && [ "$spoiled" = "$SHARED_CHUNK_BYTES" ] && [ "$header" = VALUE ] ||
+        fail "corrupt chunk: $chunks chunks, chunk 0 spoiled: '$spoiled' bytes, header kept: '$header'"
+    cmp -s "$WORK/chunk-A.png" "$WORK/chunk-B.png" && [ "$c1" -ge $((c0 + 1)) ] && [ "$d1" = $((d0 + 1)) ] &&
+        pass "one corrupt chunk (of $chunks, $spoiled bytes, same length): B serves correct bytes ($size), shared_corrupt $c0 -> $c1, decodes $d0 -> $d1" ||
+        fail "corrupt chunk: identical $(cmp -s "$WORK/chunk-A.png" "$WORK/chunk-B.png" && echo yes || echo no), shared_corrupt $c0 -> $c1, decodes $d0 -> $d1"
+fi
+
 unmount_all
 mc_stop
+mc_stop_more
 [ "$(failures)" -eq 0 ]
