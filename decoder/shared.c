@@ -121,6 +121,22 @@ static void refresh(struct shared *s, struct conn *c)
     }
 }
 
+/* Whether a failed call on key is worth making once more: its server was
+ * up, so the failure may be a socket that server's previous process left
+ * (a memcached restarted while this thread was idle); the failed call has
+ * closed it, and a second call connects afresh.  A server that is really
+ * down fails the second call too, and is then marked down as usual. */
+static int stale(struct shared *s, struct conn *c, const char *key, memcached_return_t rc)
+{
+    uint32_t i;
+
+    if (!is_server_error(rc) || rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED ||
+        rc == MEMCACHED_SERVER_MARKED_DEAD)
+        return 0;
+    i = memcached_generate_hash(c->mc, key, strlen(key));
+    return i < s->n_servers && atomic_load(&s->state[i]) == 1;
+}
+
 /* Count the outcome of an op on key, and log the first one of each state of
  * the server that has key (whichever I/O thread sees the change first).  A
  * server going down also tells the other threads to close their sockets
@@ -180,6 +196,9 @@ static void do_put(struct shared *s, struct conn *c, struct op *op)
         last = ck;
         rc = memcached_set(mc, ck, strlen(ck), (const char *)b->data + off,
                            n < SHARED_CHUNK ? n : SHARED_CHUNK, s->ttl, 0);
+        if (i == 0 && stale(s, c, ck, rc))
+            rc = memcached_set(mc, ck, strlen(ck), (const char *)b->data + off,
+                               n < SHARED_CHUNK ? n : SHARED_CHUNK, s->ttl, 0);
     }
     if (rc == MEMCACHED_SUCCESS) {
         size_t n = sizeof(h) + (h.chunks ? 0 : b->size);
@@ -192,6 +211,8 @@ static void do_put(struct shared *s, struct conn *c, struct op *op)
             memcpy(v + sizeof(h), b->data, b->size);
         last = op->key;
         rc = memcached_set(mc, op->key, strlen(op->key), v, n, s->ttl, 0);
+        if (!h.chunks && stale(s, c, op->key, rc))
+            rc = memcached_set(mc, op->key, strlen(op->key), v, n, s->ttl, 0);
         free(v);
     }
     note(s, c, last, rc);
@@ -211,6 +232,8 @@ static void do_get(struct shared *s, struct conn *c, struct op *op)
     struct blob *b = NULL;
     char ck[SHARED_KEY_MAX + 16];
 
+    if (!v && stale(s, c, op->key, rc))
+        v = memcached_get(mc, op->key, strlen(op->key), &len, &flags, &rc);
     note(s, c, op->key, rc);
     if (!v) {
         atomic_fetch_add(&s->misses, 1);     /* missing, or unreachable (an error too) */
@@ -263,6 +286,8 @@ static void do_lease(struct shared *s, struct conn *c, struct op *op)
 
     snprintf(lk, sizeof(lk), "L:%s", op->key);
     rc = memcached_add(mc, lk, strlen(lk), "1", 1, SHARED_LEASE_S, 0);
+    if (stale(s, c, lk, rc))
+        rc = memcached_add(mc, lk, strlen(lk), "1", 1, SHARED_LEASE_S, 0);
     note(s, c, lk, rc);
     op->result = rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS ? 0 : 1;
 }

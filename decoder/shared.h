@@ -17,7 +17,9 @@
  * at most SHARED_WAIT_MS; a put is queued and the caller goes on (dropped
  * when the queue is full).  Every memcached operation has a 50 ms timeout;
  * a server that fails is retried 1 to 2 s later (libmemcached counts whole
- * seconds), so a restarted memcached is used again without a remount.  One
+ * seconds), so a restarted memcached is used again without a remount (a
+ * call that fails on a server last seen up is made once more, on a fresh
+ * connection, in case its socket was to the old process).  One
  * log line per change of a server's state.
  * Never called from a FUSE thread.
  */

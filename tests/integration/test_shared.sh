@@ -237,6 +237,40 @@ grep -q 'shared cache 127.0.0.1:[0-9]*: reachable' <(sed -n '/unreachable/,$p' "
     pass "reconnection logged: $(sed -n '/unreachable/,$p' "$A_LOG" | grep -m1 ': reachable')" ||
     fail "no 'reachable' line after the restart: $(grep 'shared cache' "$A_LOG")"
 
+# ---- restarted while both hosts were idle: no op saw it go down ----
+# Every I/O thread holds a socket to the old process; the first call on one
+# fails, and is made once more on a fresh connection instead of counting as
+# an error (and a miss that B would decode).
+pids=""
+for d in 1 2 3 4 5 6; do
+    cat "$A/clip.mp4/t=2.$d,w=72.jpg" >/dev/null & pids="$pids $!"
+    cat "$B/deeper/same-clip.mkv.mp4/t=0.$d,w=72.jpg" >/dev/null & pids="$pids $!"
+done
+wait $pids
+mc_stop
+mc_start || exit 1
+errors0=$(( $(mount_stat "$A" shared_errors) + $(mount_stat "$B" shared_errors) ))
+stores0=$(mount_stat "$A" shared_stores)
+# frames in 4 GOPs, far apart: B's reads start no readahead (local decodes)
+IDLE_T="0.45 1.45 2.45 2.95"
+pids=""
+for d in $IDLE_T; do
+    cp "$A/clip.mp4/t=$d,w=88.jpg" "$WORK/idle-A-$d.jpg" & pids="$pids $!"
+done
+wait $pids
+wait_stores "$A" $((stores0 + 4))
+d0=$(mount_stat "$B" decodes)
+same=0
+for d in $IDLE_T; do
+    t cp "$B/deeper/same-clip.mkv.mp4/t=$d,w=88.jpg" "$WORK/idle-B-$d.jpg" &&
+        cmp -s "$WORK/idle-A-$d.jpg" "$WORK/idle-B-$d.jpg" && same=$((same + 1))
+done
+d1=$(mount_stat "$B" decodes)
+errors1=$(( $(mount_stat "$A" shared_errors) + $(mount_stat "$B" shared_errors) ))
+[ "$same" = 4 ] && [ "$d1" = "$d0" ] && [ "$errors1" = "$errors0" ] &&
+    pass "memcached restarted while both hosts were idle: A stores 4 frames, B serves them (decodes stay $d0), no shared error" ||
+    fail "restarted while idle: $same of 4 identical, B decodes $d0 -> $d1, shared_errors $errors0 -> $errors1, A stored $(( $(mount_stat "$A" shared_stores) - stores0 )) of 4"
+
 # ---- memcached slow (stopped: connections open, nothing answers) ----
 kill -STOP "$MC_PID"
 ok=0 worst=0
