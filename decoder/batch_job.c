@@ -147,7 +147,7 @@ static void produce_entry(struct job *run, struct dec_ctx **c, const struct batc
             run->req = e->req;
             run->plan = e->plan;
             frame_plan(run, v, frame, &plan);
-            ret = convert_frame(&(*c)->convert, frame, &plan, plan.format == FORMAT_PNG,
+            ret = convert_frame(&(*c)->convert, frame, &plan, &v->color, plan.format == FORMAT_PNG,
                                 &enc->img, err, sizeof(err));
             enc->pts = dec_frame_pts(frame);
         }

@@ -16,6 +16,7 @@
 
 #include "convert.h"
 #include "decoder.h"
+#include "tonemap.h"
 
 /* 16384 x 8192: 512 MiB of RGBA at most per worker. */
 #define CONVERT_MAX_PIXELS (16384LL * 8192)
@@ -23,6 +24,7 @@
 struct convert_state {
     struct SwsContext *sws;
     int w, h, src_fmt, dst_fmt, dst_w, dst_h;
+    void *tonemap;           /* tonemap.h, from the first HDR frame on */
 };
 
 size_t image_pixel_bytes(const struct image *img)
@@ -41,6 +43,7 @@ void convert_free(void **state)
 
     if (s) {
         sws_freeContext(s->sws);
+        tonemap_free(&s->tonemap);
         free(s);
     }
     *state = NULL;
@@ -148,19 +151,21 @@ static struct SwsContext *make_sws(const AVFrame *f, enum AVPixelFormat dst, int
     return s;
 }
 
-/* The scale filter's in_color_matrix=auto: the frame's own matrix, BT.601
- * when unknown or unsupported. */
-static const int *frame_coefficients(const AVFrame *f)
+/* The scale filter's in_color_matrix=auto: the frame's own matrix, else
+ * the one assumed for the video (color.h; the CLI assumes BT.601), BT.601
+ * when unsupported. */
+static const int *frame_coefficients(const AVFrame *f, const struct video_color *vc)
 {
-    int cs = f->colorspace;
+    int cs, range, primaries, transfer;
 
+    color_frame_props(f, vc, &cs, &range, &primaries, &transfer);
     if (cs < 1 || cs > 10 || cs == 8)
         cs = AVCOL_SPC_BT470BG;
     return sws_getCoefficients(cs);
 }
 
-static int scale(struct convert_state *s, const AVFrame *f, enum AVPixelFormat dst,
-                 int dw, int dh, struct image *out)
+static int scale(struct convert_state *s, const AVFrame *f, const struct video_color *vc,
+                 enum AVPixelFormat dst, int dw, int dh, struct image *out)
 {
     int *inv, *table, in_full, out_full, bri, con, sat;
     const int *coeffs;
@@ -180,7 +185,7 @@ static int scale(struct convert_state *s, const AVFrame *f, enum AVPixelFormat d
         s->dst_h = dh;
     }
     sws_getColorspaceDetails(s->sws, &inv, &in_full, &table, &out_full, &bri, &con, &sat);
-    coeffs = frame_coefficients(f);
+    coeffs = frame_coefficients(f, vc);
     if (f->color_range != AVCOL_RANGE_UNSPECIFIED)
         in_full = f->color_range == AVCOL_RANGE_JPEG;
     sws_setColorspaceDetails(s->sws, coeffs, in_full, coeffs, out_full, bri, con, sat);
@@ -225,16 +230,45 @@ static int rotate_image(struct image *img, const int rot[3])
     return ret;
 }
 
+/* What the image's values are: sRGB-like SDR, or the source's own HDR
+ * transfer and primaries with its mastering and light metadata (the
+ * frame's, else the stream's). */
+static void describe(const AVFrame *f, const struct video_color *vc, int kept,
+                     struct image_color *c)
+{
+    const AVFrameSideData *md = av_frame_get_side_data(f, AV_FRAME_DATA_MASTERING_DISPLAY_METADATA);
+    const AVFrameSideData *ll = av_frame_get_side_data(f, AV_FRAME_DATA_CONTENT_LIGHT_LEVEL);
+    int matrix, range;
+
+    memset(c, 0, sizeof(*c));
+    if (!kept)
+        return;
+    c->cicp = 1;
+    color_frame_props(f, vc, &matrix, &range, &c->primaries, &c->transfer);
+    if (md && md->size >= sizeof(c->mastering))
+        memcpy(&c->mastering, md->data, sizeof(c->mastering));
+    else if (vc->has_mastering)
+        c->mastering = vc->mastering;
+    c->has_mastering = c->mastering.has_primaries && c->mastering.has_luminance;
+    if (ll && ll->size >= sizeof(c->light))
+        memcpy(&c->light, ll->data, sizeof(c->light));
+    else if (vc->has_light)
+        c->light = vc->light;
+    c->has_light = c->light.MaxCLL || c->light.MaxFALL;
+}
+
 int convert_frame(void **state, const AVFrame *frame, const struct output_plan *plan,
-                  int keep_alpha, struct image *out, char *err, size_t errlen)
+                  const struct video_color *vc, int keep_alpha, struct image *out,
+                  char *err, size_t errlen)
 {
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(frame->format);
     const int *rotation = plan->rotation;
     struct convert_state *s = *state;
     enum AVPixelFormat dst;
-    AVFrame *moved = NULL;
+    AVFrame *moved = NULL, *mapped = NULL;
     int rotate = rotation[0] || rotation[1] || rotation[2], late_rotate = 0, ret;
-    int alpha, dw = plan->width, dh = plan->height;
+    int alpha, dw = plan->width, dh = plan->height, matrix, range, primaries, transfer;
+    int kept = plan->color == PLAN_COLOR_KEEP, tonemap;
 
     memset(out, 0, sizeof(*out));
     if (!d || frame->width <= 0 || frame->height <= 0) {
@@ -247,30 +281,60 @@ int convert_frame(void **state, const AVFrame *frame, const struct output_plan *
         snprintf(err, errlen, "frame too large (%dx%d)", frame->width, frame->height);
         return AVERROR(ERANGE);
     }
+    /* The frame's own transfer decides (a stream tagged SDR whose frames
+     * say PQ is tone-mapped all the same): never a silently wrong image. */
+    color_frame_props(frame, vc, &matrix, &range, &primaries, &transfer);
+    tonemap = !kept && color_hdr_kind(transfer) != HDR_NONE;
+    if (!kept && color_check_transfer(transfer, err, errlen) < 0)
+        return AVERROR(ENOSYS);
     if (!s && !(s = *state = calloc(1, sizeof(*s))))
         return AVERROR(ENOMEM);
-    alpha = keep_alpha && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
-    if (plan->depth == 16)
-        dst = alpha ? AV_PIX_FMT_RGBA64BE : AV_PIX_FMT_RGB48BE;
-    else
-        dst = alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
+    describe(frame, vc, kept, &out->color);
     if (rotate && can_move_planes(d, rotation[0])) {
         if ((ret = rotate_frame(frame, rotation, &moved)) < 0) {
             snprintf(err, errlen, "cannot rotate frame: %s", av_err2str(ret));
             return ret;
         }
         frame = moved;
-    } else if (rotate) {
-        /* Converted (and scaled) as coded, then turned: the size before the
-         * turn is the plan's, transposed back. */
+        rotate = 0;
+    }
+    /* Tone-mapped after the turn, as the CLI's autorotate filters come
+     * before a -vf chain. */
+    if (tonemap) {
+        ret = tonemap_frame(&s->tonemap, frame, vc, plan->depth == 16, &mapped, err, errlen);
+        av_frame_free(&moved);
+        if (ret < 0)
+            return ret;
+        frame = mapped;
+        d = av_pix_fmt_desc_get(frame->format);
+        if (rotate && can_move_planes(d, rotation[0])) {
+            if ((ret = rotate_frame(frame, rotation, &moved)) < 0) {
+                av_frame_free(&mapped);
+                snprintf(err, errlen, "cannot rotate frame: %s", av_err2str(ret));
+                return ret;
+            }
+            frame = moved;
+            rotate = 0;
+        }
+    }
+    alpha = keep_alpha && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
+    if (plan->depth == 16)
+        dst = alpha ? AV_PIX_FMT_RGBA64BE : AV_PIX_FMT_RGB48BE;
+    else
+        dst = alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
+    if (rotate) {
+        /* Planes that cannot be moved: converted (and scaled) as coded,
+         * then turned; the size before the turn is the plan's, transposed
+         * back. */
         late_rotate = 1;
         if (rotation[0]) {
             dw = plan->height;
             dh = plan->width;
         }
     }
-    ret = scale(s, frame, dst, dw, dh, out);
+    ret = scale(s, frame, vc, dst, dw, dh, out);
     av_frame_free(&moved);
+    av_frame_free(&mapped);
     if (ret >= 0 && late_rotate)
         ret = rotate_image(out, rotation);
     if (ret < 0) {

@@ -11,8 +11,8 @@
  * 224 px is low-passed over every source pixel it covers (no aliasing) and
  * stays sharper than bicubic or area averaging.
  *
- * The conversion state (a cached SwsContext) belongs to one decoder context
- * and is used by one thread at a time.  struct image owns its pixels.
+ * The conversion state (a cached SwsContext and tone-mapping graph) belongs
+ * to one decoder context and is used by one thread at a time.  struct image owns its pixels.
  */
 #ifndef FRAMEFS_CONVERT_H
 #define FRAMEFS_CONVERT_H
@@ -21,6 +21,18 @@
 #include <stdint.h>
 
 #include <libavutil/frame.h>
+#include <libavutil/mastering_display_metadata.h>
+
+#include "color.h"
+
+/* What an image's values mean, for the color chunks of its file. */
+struct image_color {
+    int cicp;                /* 0: SDR, shown as sRGB; 1: the fields below */
+    int primaries, transfer; /* H.273 code points (FFmpeg's enum values) */
+    int has_mastering, has_light;
+    AVMasteringDisplayMetadata mastering;
+    AVContentLightMetadata light;
+};
 
 struct image {
     int width, height;
@@ -28,13 +40,19 @@ struct image {
     int depth;               /* bits per sample: 8, or 16 (big-endian) */
     size_t stride;           /* bytes per row */
     uint8_t *pixels;         /* av_malloc'd */
+    struct image_color color;
 };
 
-/* The frame as plan says (its size, rotation and depth); alpha is kept when
- * keep_alpha and the frame has any.  0, or a negative AVERROR with err set. */
+/* The frame as plan says (its size, rotation, depth and colors), with vc
+ * the video's colorimetry for what the frame leaves untagged (color.h):
+ * SDR as decoded, PQ/HLG tone-mapped (tonemap.h) unless the plan keeps
+ * them.  Alpha is kept when keep_alpha and the (not tone-mapped) frame has
+ * any.  0, or a negative AVERROR with err set (a transfer that cannot be
+ * shown among the reasons). */
 struct output_plan;
 int convert_frame(void **state, const AVFrame *frame, const struct output_plan *plan,
-                  int keep_alpha, struct image *out, char *err, size_t errlen);
+                  const struct video_color *vc, int keep_alpha, struct image *out,
+                  char *err, size_t errlen);
 /* Bytes per pixel of an image. */
 size_t image_pixel_bytes(const struct image *img);
 void convert_free(void **state);

@@ -56,7 +56,23 @@ struct output_spec {
     int square_pixels;           /* 1: stretch the width by the SAR */
     int depth;                   /* bits per sample, 8 or 16 (PNG, PPM) */
     int quality;                 /* JPEG quality 1..100 */
+    int keep_hdr;                /* hdr=keep: a PQ/HLG source's own values,
+                                  * 16-bit PNG or PPM; else tone-mapped */
 };
+
+/* The HDR transfer of a source (color.h). */
+enum hdr_kind { HDR_NONE, HDR_PQ, HDR_HLG };
+
+/* What becomes of the source's colors (output_plan.color). */
+enum plan_color {
+    PLAN_COLOR_AS_IS,            /* SDR: converted as decoded */
+    PLAN_COLOR_TONEMAP,          /* PQ/HLG to BT.709 SDR (tonemap.h) */
+    PLAN_COLOR_KEEP,             /* PQ/HLG values kept, 16 bits, cICP-tagged */
+};
+
+/* Bumped whenever the tone-mapping chain (tonemap.h) changes: keys of
+ * tone-mapped frames and the shared cache's pipeline version carry it. */
+#define TONEMAP_VERSION 1
 
 /* How a frame name gives its position. */
 enum time_kind {
@@ -89,6 +105,7 @@ struct output_plan {
     int rotation[3];             /* transpose, reverse x, reverse y; 0s when none */
     int depth;                   /* 8 or 16; 8 for JPEG */
     int quality;                 /* JPEG only; 0 for the others */
+    enum plan_color color;
 };
 
 /* What the plan works from: the frame's coded size, its sample aspect ratio
@@ -98,6 +115,7 @@ struct output_source {
     int width, height;
     int sar_num, sar_den;
     int rotation[3];
+    enum hdr_kind hdr;
 };
 
 /* Resolve spec against src into *plan (pure; unit-tested). */
@@ -165,7 +183,12 @@ struct video_info {
     char profile[48];        /* "" when none */
     char pix_fmt[32];
     int bit_depth;           /* bits per sample of the decoded pixels */
+    /* Colorimetry as framefs takes it (color.h): FFmpeg's names, as tagged
+     * or, where untagged, as assumed (color_assumed names those, comma-
+     * separated: "color_space,color_range", or "none"). */
     char color_space[32], color_range[16], color_primaries[32], color_transfer[32];
+    char color_assumed[64];
+    char hdr[8];             /* "pq", "hlg" or "none" */
     size_t frame_count, keyframe_count;  /* from the index */
     char format[64];         /* the container, FFmpeg's demuxer name(s) */
     int64_t bit_rate;        /* the container's, bits per second; 0 unknown */

@@ -13,8 +13,9 @@
 
 /* Bumped whenever the same pixels and settings come out as other bytes
  * (the shared cache's keys carry it: hosts of two versions never swap
- * values).  2: PNG filter and coder chosen on a sample, zrle. */
-#define ENCODE_VERSION 2
+ * values).  2: PNG filter and coder chosen on a sample, zrle; 3: color
+ * chunks (sRGB, cICP, mDCV, cLLI). */
+#define ENCODE_VERSION 3
 
 /* The image in plan's format (depth and quality from the plan too).  A new
  * blob, or NULL with err set. */

@@ -254,6 +254,67 @@ static void choose_coding(const struct image *img, int level, struct libdeflate_
     }
 }
 
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, v >> 16);
+    put16(p + 2, v & 0xffff);
+}
+
+/* A rational in units of 1/scale, rounded, clamped to [0, max]. */
+static uint32_t units(AVRational q, double scale, uint32_t max)
+{
+    double v = q.den ? (double)q.num / q.den * scale + 0.5 : 0;
+
+    return v <= 0 ? 0 : v >= max ? max : (uint32_t)v;
+}
+
+/*
+ * What the pixels are, before the image data.  SDR: sRGB (rendering intent
+ * perceptual), which every viewer honours and which shows the values as a
+ * player shows video on an sRGB screen.  Kept HDR: the PNG Third Edition's
+ * cICP (primaries, transfer, matrix 0 = RGB, full range), with mDCV and cLLI
+ * (the Recommendation's names; drafts spelled them mDCv and cLLi) when the
+ * source has that metadata.
+ */
+static void write_color_chunks(png_structp png, const struct image_color *c)
+{
+    uint8_t b[24];
+
+    if (!c->cicp) {
+        b[0] = 0;
+        png_write_chunk(png, (png_const_bytep)"sRGB", b, 1);
+        return;
+    }
+    b[0] = (uint8_t)c->primaries;
+    b[1] = (uint8_t)c->transfer;
+    b[2] = 0;
+    b[3] = 1;
+    png_write_chunk(png, (png_const_bytep)"cICP", b, 4);
+    if (c->has_mastering) {
+        /* Chromaticities in 0.00002, red, green, blue then white;
+         * luminances in 0.0001 cd/m2. */
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 2; j++)
+                put16(b + 4 * i + 2 * j, units(c->mastering.display_primaries[i][j], 50000, 65535));
+        put16(b + 12, units(c->mastering.white_point[0], 50000, 65535));
+        put16(b + 14, units(c->mastering.white_point[1], 50000, 65535));
+        put32(b + 16, units(c->mastering.max_luminance, 10000, UINT32_MAX));
+        put32(b + 20, units(c->mastering.min_luminance, 10000, UINT32_MAX));
+        png_write_chunk(png, (png_const_bytep)"mDCV", b, 24);
+    }
+    if (c->has_light) {
+        put32(b, (uint32_t)c->light.MaxCLL * 10000u);
+        put32(b + 4, (uint32_t)c->light.MaxFALL * 10000u);
+        png_write_chunk(png, (png_const_bytep)"cLLI", b, 8);
+    }
+}
+
 /* Runs the libpng calls; returns 0, or -1 after a libpng error. */
 static int write_png(png_structp png, png_infop info, const struct image *img,
                      int level, struct sink *s, struct scratch *w)
@@ -271,6 +332,7 @@ static int write_png(png_structp png, png_infop info, const struct image *img,
                  img->channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     png_write_info(png, info);
+    write_color_chunks(png, &img->color);
 
     if (!w->z[level] && !(w->z[level] = libdeflate_alloc_compressor(level)))
         png_error(png, "out of memory");

@@ -48,7 +48,8 @@ static int64_t tol_ticks(const struct video *v, double s)
 struct output_source video_source(const struct video *v)
 {
     struct output_source src = {.width = v->codecpar->width, .height = v->codecpar->height,
-                                .sar_num = v->sar.num, .sar_den = v->sar.den};
+                                .sar_num = v->sar.num, .sar_den = v->sar.den,
+                                .hdr = v->color.hdr};
 
     memcpy(src.rotation, v->rotation, sizeof(src.rotation));
     return src;
@@ -71,7 +72,8 @@ void frame_plan(const struct job *j, const struct video *v, const AVFrame *frame
     if (frame->sample_aspect_ratio.num)
         src = (struct output_source){src.width, src.height, frame->sample_aspect_ratio.num,
                                      frame->sample_aspect_ratio.den,
-                                     {src.rotation[0], src.rotation[1], src.rotation[2]}};
+                                     {src.rotation[0], src.rotation[1], src.rotation[2]},
+                                     src.hdr};
     output_plan_make(&j->req.out, &src, plan);
 }
 
@@ -102,7 +104,7 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     t0 = log_clock_ms();
     if (ret >= 0) {
         frame_plan(j, v, frame, &plan);
-        ret = convert_frame(&c->convert, frame, &plan, plan.format == FORMAT_PNG, &img,
+        ret = convert_frame(&c->convert, frame, &plan, &v->color, plan.format == FORMAT_PNG, &img,
                             err, errlen);
     }
     tm->convert = log_clock_ms() - t0;

@@ -46,6 +46,13 @@ void output_plan_make(const struct output_spec *spec, const struct output_source
     plan->format = spec->format;
     plan->depth = spec->format == FORMAT_JPEG ? 8 : spec->depth == 16 ? 16 : 8;
     plan->quality = spec->format == FORMAT_JPEG ? spec->quality : 0;
+    /* A PQ/HLG source: tone-mapped, or kept at 16 bits where the format can
+     * hold it (a JPEG is always tone-mapped). */
+    if (src->hdr != HDR_NONE)
+        plan->color = spec->keep_hdr && spec->format != FORMAT_JPEG ? PLAN_COLOR_KEEP
+                                                                    : PLAN_COLOR_TONEMAP;
+    if (plan->color == PLAN_COLOR_KEEP)
+        plan->depth = 16;
     if (turn)
         memcpy(plan->rotation, src->rotation, sizeof(plan->rotation));
 
@@ -78,10 +85,14 @@ void output_plan_make(const struct output_spec *spec, const struct output_source
 int frame_request_key(char *key, size_t len, const char *prefix, int64_t pts,
                       const struct output_plan *plan)
 {
-    int n = snprintf(key, len, "%sf=%lld:%s:%dx%d:r%d%d%d:d%d:q%d", prefix, (long long)pts,
+    /* Colors: as is, tone-mapped by chain version N ("t" N) or kept. */
+    int n = snprintf(key, len, "%sf=%lld:%s:%dx%d:r%d%d%d:d%d:q%d:c%s%d", prefix, (long long)pts,
                      output_format_ext(plan->format), plan->width, plan->height,
                      plan->rotation[0], plan->rotation[1], plan->rotation[2], plan->depth,
-                     plan->quality);
+                     plan->quality,
+                     plan->color == PLAN_COLOR_TONEMAP ? "t" :
+                     plan->color == PLAN_COLOR_KEEP ? "k" : "s",
+                     plan->color == PLAN_COLOR_TONEMAP ? TONEMAP_VERSION : 0);
 
     if (n < 0 || (size_t)n >= len) {
         if (len)

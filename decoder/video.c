@@ -45,22 +45,29 @@ static void fail(struct video *v, const char *what, int averr)
         snprintf(v->error, sizeof(v->error), "%s", what);
 }
 
-/* The stream's display matrix, or NULL.  FFmpeg 6.1 moved stream side data
- * into codecpar (av_stream_get_side_data is deprecated there). */
-static const int32_t *display_matrix(const AVStream *st)
+/* The stream's side data of a type (at least `size` bytes), or NULL.
+ * FFmpeg 6.1 moved stream side data into codecpar (av_stream_get_side_data
+ * is deprecated there). */
+static const void *stream_side_data(const AVStream *st, enum AVPacketSideDataType type,
+                                    size_t size)
 {
 #if LIBAVFORMAT_VERSION_INT >= AV_VERSION_INT(60, 15, 100)
     const AVPacketSideData *sd = av_packet_side_data_get(st->codecpar->coded_side_data,
-                                                         st->codecpar->nb_coded_side_data,
-                                                         AV_PKT_DATA_DISPLAYMATRIX);
+                                                         st->codecpar->nb_coded_side_data, type);
 
-    return sd && sd->size >= 9 * sizeof(int32_t) ? (const int32_t *)sd->data : NULL;
+    return sd && sd->size >= size ? sd->data : NULL;
 #else
-    size_t size = 0;
-    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+    size_t have = 0;
+    const uint8_t *m = av_stream_get_side_data(st, type, &have);
 
-    return m && size >= 9 * sizeof(int32_t) ? (const int32_t *)m : NULL;
+    return m && have >= size ? m : NULL;
 #endif
+}
+
+/* The stream's display matrix, or NULL. */
+static const int32_t *display_matrix(const AVStream *st)
+{
+    return stream_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
 }
 
 /*
@@ -154,6 +161,40 @@ static void name_or_unknown(char *out, size_t len, const char *name)
     snprintf(out, len, "%s", name ? name : "unknown");
 }
 
+/* The stream's colorimetry (color.h) and its names in the info. */
+static void fill_color(struct video *v, const AVStream *st)
+{
+    static const struct { unsigned bit; const char *name; } assumed[] = {
+        {COLOR_ASSUMED_MATRIX, "color_space"}, {COLOR_ASSUMED_RANGE, "color_range"},
+        {COLOR_ASSUMED_PRIMARIES, "color_primaries"}, {COLOR_ASSUMED_TRANSFER, "color_transfer"},
+    };
+    struct video_color *c = &v->color;
+    char *list = v->info.color_assumed;
+    size_t len = sizeof(v->info.color_assumed), n = 0;
+
+    color_resolve(st->codecpar,
+                  stream_side_data(st, AV_PKT_DATA_MASTERING_DISPLAY_METADATA,
+                                   sizeof(AVMasteringDisplayMetadata)),
+                  stream_side_data(st, AV_PKT_DATA_CONTENT_LIGHT_LEVEL,
+                                   sizeof(AVContentLightMetadata)), c);
+    name_or_unknown(v->info.color_space, sizeof(v->info.color_space),
+                    av_color_space_name(c->matrix));
+    name_or_unknown(v->info.color_range, sizeof(v->info.color_range),
+                    av_color_range_name(c->range));
+    name_or_unknown(v->info.color_primaries, sizeof(v->info.color_primaries),
+                    av_color_primaries_name(c->primaries));
+    name_or_unknown(v->info.color_transfer, sizeof(v->info.color_transfer),
+                    av_color_transfer_name(c->transfer));
+    snprintf(v->info.hdr, sizeof(v->info.hdr), "%s", color_hdr_name(c->hdr));
+    list[0] = 0;
+    for (size_t i = 0; i < sizeof(assumed) / sizeof(assumed[0]); i++)
+        if (c->assumed & assumed[i].bit)
+            n += (size_t)snprintf(list + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
+                                  assumed[i].name);
+    if (!n)
+        snprintf(list, len, "none");
+}
+
 static void fill_info(struct video *v, AVFormatContext *fmt, AVStream *st)
 {
     const AVCodecParameters *par = st->codecpar;
@@ -180,14 +221,7 @@ static void fill_info(struct video *v, AVFormatContext *fmt, AVStream *st)
     snprintf(v->info.profile, sizeof(v->info.profile), "%s", profile ? profile : "");
     name_or_unknown(v->info.pix_fmt, sizeof(v->info.pix_fmt), pd ? pd->name : NULL);
     v->info.bit_depth = pd ? pd->comp[0].depth : 0;
-    name_or_unknown(v->info.color_space, sizeof(v->info.color_space),
-                    av_color_space_name(par->color_space));
-    name_or_unknown(v->info.color_range, sizeof(v->info.color_range),
-                    av_color_range_name(par->color_range));
-    name_or_unknown(v->info.color_primaries, sizeof(v->info.color_primaries),
-                    av_color_primaries_name(par->color_primaries));
-    name_or_unknown(v->info.color_transfer, sizeof(v->info.color_transfer),
-                    av_color_transfer_name(par->color_trc));
+    fill_color(v, st);
     snprintf(v->info.format, sizeof(v->info.format), "%s", fmt->iformat->name);
     v->info.bit_rate = fmt->bit_rate > 0 ? fmt->bit_rate : 0;
     if (fmt->start_time != AV_NOPTS_VALUE)

@@ -19,6 +19,7 @@
 #include <libavcodec/codec_par.h>
 #include <libavutil/rational.h>
 
+#include "color.h"
 #include "content.h"
 #include "decoder.h"
 #include "index.h"
@@ -55,6 +56,7 @@ struct video {
     int index_shared;             /* the index came from the shared cache */
     int rotation[3];              /* transpose, reverse x, reverse y (convert.h) */
     AVRational sar;               /* sample aspect ratio; 0/1 when unknown */
+    struct video_color color;     /* as tagged or assumed (color.h) */
     struct video_info info;
     struct index index;
 };

@@ -111,6 +111,8 @@ static struct blob *info_json(const struct video_info *info)
         string(&t, "color_range", info->color_range, 0);
         string(&t, "color_primaries", info->color_primaries, 0);
         string(&t, "color_transfer", info->color_transfer, 0);
+        string(&t, "color_assumed", info->color_assumed, 0);
+        string(&t, "hdr", info->hdr, 0);
         integer(&t, "frame_count", (long long)info->frame_count);
         integer(&t, "keyframe_count", (long long)info->keyframe_count);
         string(&t, "format", info->format, 0);

@@ -242,6 +242,8 @@ const struct name_key name_keys[] = {
                    KT_WORD, 0, 0, {{"8", 8}, {"16", 16}}, FMT_PNG_PPM, 1},
     [KEY_Q] = {"q", "1..100", "JPEG quality, .jpg only (default 90)",
                KT_INT, 1, 100, {{0}}, FMT_JPEG, 1},
+    [KEY_HDR] = {"hdr", "sdr|keep", "PQ/HLG: tone-map to SDR, or keep as 16-bit (default sdr)",
+                 KT_WORD, 0, 0, {{"sdr", 0}, {"keep", 1}}, FMT_ALL, 1},
 };
 
 /* Extensions and the formats they name. */
@@ -369,6 +371,9 @@ static void apply(enum name_key_id k, const union value *v, struct frame_request
     case KEY_Q:
         r->out.quality = (int)v->integer;
         break;
+    case KEY_HDR:
+        r->out.keep_hdr = (int)v->integer;
+        break;
     case KEY_COUNT:
         break;
     }
@@ -422,11 +427,22 @@ int name_parse_frame(const char *name, const struct frame_request *defaults,
     /* tol first, so that before/after override it on their side. */
     static const enum name_key_id order[] = {KEY_T, KEY_N, KEY_TOL, KEY_BEFORE, KEY_AFTER,
                                              KEY_W, KEY_H, KEY_ROTATE, KEY_ASPECT,
-                                             KEY_DEPTH, KEY_Q};
+                                             KEY_DEPTH, KEY_Q, KEY_HDR};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (p.seen[order[i]])
             apply(order[i], &p.value[order[i]], &r);
     r.out.format = fmt;
+    /* hdr=keep is 16 bits, never a JPEG: malformed when the name asks for
+     * both; a mount-wide keep yields to the name's format or depth=8. */
+    if (r.out.keep_hdr) {
+        if (fmt == FORMAT_JPEG || (p.seen[KEY_DEPTH] && r.out.depth == 8)) {
+            if (p.seen[KEY_HDR])
+                return -1;
+            r.out.keep_hdr = 0;
+        } else {
+            r.out.depth = 16;
+        }
+    }
     r.kind = p.seen[KEY_N] ? TIME_INDEX : p.percent ? TIME_PERCENT : TIME_SECONDS;
     if (r.kind == TIME_INDEX)
         r.t = 0;

@@ -15,6 +15,9 @@
  *   w, h   := digits, 0..65535;  q := digits, 1..100 (.jpg only)
  *   rotate := "auto" | "0";  aspect := "coded" | "display";
  *   depth  := "8" | "16" (.png and .ppm only)
+ *   hdr    := "sdr" | "keep"  (keep: .png and .ppm, 16 bits; with depth=8
+ *             or on a .jpg the name is invalid, and a mount-wide keep does
+ *             not apply to such names)
  * Exactly one of t and n; n takes no tolerance.  Anything else (unknown key,
  * repeated key, a key its extension does not allow, empty value, sign,
  * exponent, nan, whitespace, unknown extension, a value out of range) is
@@ -41,7 +44,7 @@
 
 enum name_key_id {
     KEY_T, KEY_N, KEY_TOL, KEY_BEFORE, KEY_AFTER, KEY_W, KEY_H, KEY_ROTATE, KEY_ASPECT,
-    KEY_DEPTH, KEY_Q, KEY_COUNT
+    KEY_DEPTH, KEY_Q, KEY_HDR, KEY_COUNT
 };
 
 enum name_key_type {
@@ -66,7 +69,7 @@ struct name_key {
 extern const struct name_key name_keys[KEY_COUNT];
 
 /* The defaults before any mount option: PNG, full size, rotate=auto,
- * aspect=coded, depth 8, q 90, no tolerance. */
+ * aspect=coded, depth 8, q 90, hdr=sdr, no tolerance. */
 void name_default_request(struct frame_request *out);
 
 /* Parse a frame file name.  What the name does not give comes from

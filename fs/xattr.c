@@ -60,6 +60,12 @@ void xattr_of_video(const struct video_info *info, struct xattr_set *out)
     add(out, "user.frame_count", "%zu", info->frame_count);
     add(out, "user.keyframe_count", "%zu", info->keyframe_count);
     add(out, "user.rotation", "%d", info->rotation);
+    add(out, "user.color_primaries", "%s", info->color_primaries);
+    add(out, "user.color_transfer", "%s", info->color_transfer);
+    add(out, "user.color_space", "%s", info->color_space);
+    add(out, "user.color_range", "%s", info->color_range);
+    add(out, "user.color_assumed", "%s", info->color_assumed);
+    add(out, "user.hdr", "%s", info->hdr);
     add(out, "user.result", "succeeded");
 }
 

@@ -14,7 +14,7 @@
 #include "../decoder/decoder.h"
 #include "inode.h"
 
-#define XATTR_MAX 12
+#define XATTR_MAX 16
 
 struct xattr_set {
     int n;

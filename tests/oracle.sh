@@ -16,7 +16,10 @@
 # or the previous frame's duration for the last one; header dur_guessed=1),
 # md5 is the checksum of the frame as `ffmpeg -f framemd5 -pix_fmt rgb24|rgba
 # -fps_mode passthrough` writes it (rgba when the stream's pixel format has
-# alpha; rotation applied, as the CLI does by default), key_frame is 1 when
+# alpha; rotation applied, as the CLI does by default; colors as README
+# "Color" says: an untagged HD picture (coded width >= 1280 or height > 576)
+# through `scale=in_color_matrix=bt709`, a PQ or HLG one through the
+# documented tone-mapping chain on one filter thread), key_frame is 1 when
 # the frame is decodable on its own: its packet is flagged key by the demuxer
 # (packet_key: 1, 0, or NA when no packet has the frame's pts) and the decoder
 # flags the frame key too (frame_key, ffprobe's key_frame).  The header line with "start_ticks=" also gives out_pix_fmt, width and
@@ -29,7 +32,7 @@
 # on the number of frames, or the file is not a video.
 set -euo pipefail
 
-ORACLE_VERSION=3
+ORACLE_VERSION=4
 if [ $# -ne 1 ]; then
     echo "usage: [ORACLE_CACHE=DIR] $0 VIDEO" >&2
     exit 2
@@ -53,7 +56,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Stream facts (an MPEG-TS lists the stream twice: keep the first of each key).
 ffprobe -v error -select_streams v:0 \
-    -show_entries stream=codec_name,pix_fmt,time_base,avg_frame_rate \
+    -show_entries stream=codec_name,pix_fmt,time_base,avg_frame_rate,width,height,color_space,color_transfer \
     -of default=nw=1 "$video" >"$tmp/stream"
 get() { awk -F= -v k="$1" '$1 == k && !seen++ { print substr($0, length(k) + 2) }' "$tmp/stream"; }
 tb=$(get time_base)
@@ -78,6 +81,28 @@ else
     esac
 fi
 
+# Colors (README "Color"): the tone-mapping chain for PQ and HLG, BT.709 for
+# an untagged HD picture (the CLI itself assumes BT.601).
+TONEMAP_CHAIN="zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+color_args=()
+case $(get color_transfer) in
+smpte2084|arib-std-b67)
+    color_args=(-filter_threads 1 -vf "$TONEMAP_CHAIN")
+    out_fmt=rgb24 ;;        # tone-mapped frames have no alpha
+*)
+    w=$(get width); h=$(get height)
+    # A frame's own tag wins over the stream's silence (VP8 frames say
+    # bt470bg in a stream that says nothing).
+    frame_cs=$(ffprobe -v error -select_streams v:0 -read_intervals %+#1 \
+        -show_entries frame=color_space -of default=nw=1:nk=1 "$video" 2>/dev/null | head -n 1)
+    case $(get color_space)/${frame_cs:-unknown} in
+    unknown/unknown|/unknown|/)
+        if [ "${w:-0}" -ge 1280 ] || [ "${h:-0}" -gt 576 ]; then
+            color_args=(-vf scale=in_color_matrix=bt709)
+        fi ;;
+    esac ;;
+esac
+
 # Timestamps, durations and key flags of every decoded frame.
 # (pkt_duration is ffmpeg 5's name, duration later versions'.)
 ffprobe -v error -select_streams v:0 \
@@ -92,7 +117,7 @@ ffprobe -v error -select_streams v:0 -show_entries packet=pts,flags \
 
 # Pixels of every decoded frame, in the same order.
 ffmpeg -nostdin -v error -i "$video" -map 0:v:0 -an -sn -dn \
-    -f framemd5 -pix_fmt "$out_fmt" -fps_mode passthrough - >"$tmp/md5"
+    "${color_args[@]}" -f framemd5 -pix_fmt "$out_fmt" -fps_mode passthrough - >"$tmp/md5"
 
 awk -v tb="$tb" -v start="$start" -v out_fmt="$out_fmt" -v pix_fmt="$pix_fmt" \
     -v codec="$codec" -v afr="$afr" -v name="$(basename "$video")" '

@@ -314,7 +314,7 @@ static void request(struct video *v, struct dec_ctx **ctx, unsigned char tb, uns
     CHECK(frame->width > 0 && frame->height > 0);
     CHECK((int64_t)frame->width * frame->height <= FDIO_MAX_PIXELS);
     full_size_plan(v, frame, &plan);
-    if ((ret = convert_frame(&(*ctx)->convert, frame, &plan, 1, &img, err, sizeof(err))) < 0) {
+    if ((ret = convert_frame(&(*ctx)->convert, frame, &plan, &v->color, 1, &img, err, sizeof(err))) < 0) {
         CHECK(!img.pixels && (err[0] || ret == AVERROR(ENOMEM)));
         return;
     }

@@ -370,8 +370,8 @@ pixfmts = {p["name"]: p for p in json.load(open(pixfmts_path))["pixel_formats"]}
 KEYS = ["result", "duration", "start_time", "width", "height", "coded_width", "coded_height",
         "display_width", "display_height", "rotation", "sample_aspect_ratio", "frame_rate",
         "real_frame_rate", "codec", "profile", "pix_fmt", "bit_depth", "color_space",
-        "color_range", "color_primaries", "color_transfer", "frame_count", "keyframe_count",
-        "format", "bit_rate"]
+        "color_range", "color_primaries", "color_transfer", "color_assumed", "hdr",
+        "frame_count", "keyframe_count", "format", "bit_rate"]
 bad, good = [], []
 missing = [k for k in KEYS if k not in info]
 if missing:
@@ -402,6 +402,32 @@ if rot in (90, 270):
 else:
     dispw, disph = w, h
 depth = max(c["bit_depth"] for c in pixfmts[st["pix_fmt"]]["components"])
+# README "Color": the tag, else the documented assumption (and its name in
+# color_assumed): HD is coded width >= 1280 or height > 576.
+hd = w >= 1280 or h > 576
+trc = unknown(st.get("color_transfer"))
+assumed = []
+if trc == "unknown":
+    trc = "bt709" if hd else "smpte170m"
+    assumed.append("color_transfer")
+hdr = {"smpte2084": "pq", "arib-std-b67": "hlg"}.get(trc, "none")
+flags = pixfmts[st["pix_fmt"]].get("flags", {})
+rgb = int(flags.get("rgb", 0)) == 1
+col = dict(space=unknown(st.get("color_space")), range=unknown(st.get("color_range")),
+           primaries=unknown(st.get("color_primaries")))
+if col["space"] == "unknown" and st["codec_name"] == "vp8":
+    col["space"] = "bt470bg"          # VP8 is BT.601 by its specification
+if col["space"] == "unknown":
+    col["space"] = "gbr" if rgb else "bt2020nc" if hdr != "none" else "bt709" if hd else "smpte170m"
+    assumed.append("color_space")
+if col["range"] == "unknown":
+    col["range"] = "pc" if rgb or st["pix_fmt"].startswith("yuvj") else "tv"
+    assumed.append("color_range")
+if col["primaries"] == "unknown":
+    col["primaries"] = "bt2020" if hdr != "none" else "bt709" if hd else "smpte170m"
+    assumed.append("color_primaries")
+order = ["color_space", "color_range", "color_primaries", "color_transfer"]
+assumed = ",".join(k for k in order if k in assumed) or "none"
 want = {
     "result": "succeeded",
     "codec": st["codec_name"],
@@ -412,10 +438,12 @@ want = {
     "sample_aspect_ratio": sar,
     "rotation": rot,
     "bit_depth": depth,
-    "color_space": unknown(st.get("color_space")),
-    "color_range": unknown(st.get("color_range")),
-    "color_primaries": unknown(st.get("color_primaries")),
-    "color_transfer": unknown(st.get("color_transfer")),
+    "color_space": col["space"],
+    "color_range": col["range"],
+    "color_primaries": col["primaries"],
+    "color_transfer": trc,
+    "color_assumed": assumed,
+    "hdr": hdr,
     "format": fm["format_name"],
     "bit_rate": int(fm["bit_rate"]),
     "frame_count": int(count["nb_read_frames"]),

@@ -10,12 +10,24 @@
 static struct output_spec spec(enum frame_format f, int w, int h, int rotate, int square,
                                int depth, int q)
 {
-    return (struct output_spec){f, w, h, rotate, square, depth, q};
+    return (struct output_spec){f, w, h, rotate, square, depth, q, 0};
 }
 
 static struct output_source source(int w, int h, int sn, int sd, int t, int x, int y)
 {
-    return (struct output_source){w, h, sn, sd, {t, x, y}};
+    return (struct output_source){w, h, sn, sd, {t, x, y}, HDR_NONE};
+}
+
+static struct output_spec keep(struct output_spec s)
+{
+    s.keep_hdr = 1;
+    return s;
+}
+
+static struct output_source hdr(struct output_source s, enum hdr_kind h)
+{
+    s.hdr = h;
+    return s;
 }
 
 /* Plan of (spec, source) has size ew x eh. */
@@ -62,6 +74,37 @@ static void test_sizes(void)
     size_is(spec(FORMAT_PNG, 0, 121, 1, 0, 8, 90), odd, 161, 121, "321x241 -> h=121: 161.2");
     size_is(spec(FORMAT_PNG, 3, 0, 1, 0, 8, 90), source(4, 2, 1, 1, 0, 0, 0), 3, 2,
             "4x2 -> w=3: 1.5 rounds up");
+}
+
+/* hdr=: tone-mapped by default, kept (16 bits) on request where the
+ * format can hold it; SDR sources are as they were. */
+static void test_plan_colors(void)
+{
+    struct output_source sdr = source(64, 48, 1, 1, 0, 0, 0);
+    struct output_source pq = hdr(sdr, HDR_PQ), hlg = hdr(sdr, HDR_HLG);
+    struct output_spec png8 = spec(FORMAT_PNG, 0, 0, 1, 0, 8, 90);
+    struct output_spec jpg = spec(FORMAT_JPEG, 0, 0, 1, 0, 8, 90);
+    struct output_spec ppm = spec(FORMAT_PPM, 0, 0, 1, 0, 8, 90);
+    struct output_plan p;
+
+    output_plan_make(&png8, &sdr, &p);
+    CHECK(p.color == PLAN_COLOR_AS_IS && p.depth == 8, "SDR: as is");
+    output_plan_make(&png8, &pq, &p);
+    CHECK(p.color == PLAN_COLOR_TONEMAP && p.depth == 8, "PQ: tone-mapped, 8 bits");
+    output_plan_make(&png8, &hlg, &p);
+    CHECK(p.color == PLAN_COLOR_TONEMAP, "HLG: tone-mapped");
+    struct output_spec k = keep(png8);
+    output_plan_make(&k, &pq, &p);
+    CHECK(p.color == PLAN_COLOR_KEEP && p.depth == 16, "PQ, hdr=keep: kept, 16 bits");
+    k = keep(ppm);
+    output_plan_make(&k, &hlg, &p);
+    CHECK(p.color == PLAN_COLOR_KEEP && p.depth == 16, "HLG PPM, hdr=keep: 16 bits");
+    k = keep(jpg);
+    output_plan_make(&k, &pq, &p);
+    CHECK(p.color == PLAN_COLOR_TONEMAP && p.depth == 8, "a JPEG is always tone-mapped");
+    k = keep(png8);
+    output_plan_make(&k, &sdr, &p);
+    CHECK(p.color == PLAN_COLOR_AS_IS, "hdr=keep on SDR: as is");
 }
 
 static void test_plan_fields(void)
@@ -121,6 +164,14 @@ static void test_keys(void)
     key_of(spec(FORMAT_JPEG, 0, 0, 1, 0, 8, 91), plain, 25, b);
     CHECK(strcmp(a, b) != 0, "JPEG qualities differ");
     CHECK(strncmp(a, "v1:", 3) == 0, "key starts with the video's prefix");
+    struct output_source pq = hdr(plain, HDR_PQ);
+    key_of(spec(FORMAT_PNG, 0, 0, 1, 0, 16, 90), pq, 25, a);
+    key_of(keep(spec(FORMAT_PNG, 0, 0, 1, 0, 16, 90)), pq, 25, b);
+    CHECK(strcmp(a, b) != 0, "hdr=sdr and hdr=keep never share a key (%s, %s)", a, b);
+    key_of(spec(FORMAT_PNG, 0, 0, 1, 0, 16, 90), plain, 25, b);
+    CHECK(strcmp(a, b) != 0, "tone-mapped and SDR keys differ");
+    key_of(keep(spec(FORMAT_PNG, 0, 0, 1, 0, 16, 90)), plain, 25, a);
+    CHECK(strcmp(a, b) == 0, "hdr=keep on an SDR source: the depth=16 key");
 
     struct output_plan p;
     struct output_spec s = spec(FORMAT_PNG, 0, 0, 1, 0, 8, 90);
@@ -134,6 +185,7 @@ int main(void)
 {
     test_sizes();
     test_plan_fields();
+    test_plan_colors();
     test_keys();
     return unit_done();
 }

@@ -1,0 +1,140 @@
+/*
+ * decoder/tonemap — the HDR to SDR chain as a libavfilter graph
+ * (tonemap.h): buffer -> TONEMAP_CHAIN_* -> buffersink, one thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/mastering_display_metadata.h>
+
+#include "tonemap.h"
+
+struct tonemap_state {
+    AVFilterGraph *graph;
+    AVFilterContext *src, *sink;
+    int w, h, format, deep;
+};
+
+void tonemap_free(void **state)
+{
+    struct tonemap_state *s = *state;
+
+    if (s) {
+        avfilter_graph_free(&s->graph);
+        free(s);
+    }
+    *state = NULL;
+}
+
+/* A new graph for frames of f's size and format. */
+static int build(struct tonemap_state *s, const AVFrame *f, int deep)
+{
+    AVFilterInOut *in = avfilter_inout_alloc(), *out = avfilter_inout_alloc();
+    char args[128];
+    int ret = AVERROR(ENOMEM);
+
+    avfilter_graph_free(&s->graph);
+    s->src = s->sink = NULL;
+    if (!in || !out || !(s->graph = avfilter_graph_alloc()))
+        goto done;
+    /* Before any filter exists: their slice threads come from the graph. */
+    s->graph->nb_threads = 1;
+    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=1/1:pixel_aspect=1/1",
+             f->width, f->height, f->format);
+    if ((ret = avfilter_graph_create_filter(&s->src, avfilter_get_by_name("buffer"), "in",
+                                            args, NULL, s->graph)) < 0 ||
+        (ret = avfilter_graph_create_filter(&s->sink, avfilter_get_by_name("buffersink"),
+                                            "out", NULL, NULL, s->graph)) < 0)
+        goto done;
+    /* The chain's open ends: its input is our source, its output our sink. */
+    out->name = av_strdup("in");
+    out->filter_ctx = s->src;
+    in->name = av_strdup("out");
+    in->filter_ctx = s->sink;
+    if (!out->name || !in->name) {
+        ret = AVERROR(ENOMEM);
+        goto done;
+    }
+    if ((ret = avfilter_graph_parse_ptr(s->graph, deep ? TONEMAP_CHAIN_16 : TONEMAP_CHAIN_8,
+                                        &in, &out, NULL)) < 0 ||
+        (ret = avfilter_graph_config(s->graph, NULL)) < 0)
+        goto done;
+    s->w = f->width;
+    s->h = f->height;
+    s->format = f->format;
+    s->deep = deep;
+done:
+    avfilter_inout_free(&in);
+    avfilter_inout_free(&out);
+    if (ret < 0)
+        avfilter_graph_free(&s->graph);
+    return ret;
+}
+
+/* Attach vc's HDR metadata to f where f has none of its own (a frame
+ * without the SEI of its keyframe, a container that carries it). */
+static int attach_metadata(AVFrame *f, const struct video_color *vc)
+{
+    AVFrameSideData *sd;
+
+    if (vc->has_mastering && !av_frame_get_side_data(f, AV_FRAME_DATA_MASTERING_DISPLAY_METADATA)) {
+        if (!(sd = av_frame_new_side_data(f, AV_FRAME_DATA_MASTERING_DISPLAY_METADATA,
+                                          sizeof(vc->mastering))))
+            return AVERROR(ENOMEM);
+        memcpy(sd->data, &vc->mastering, sizeof(vc->mastering));
+    }
+    if (vc->has_light && !av_frame_get_side_data(f, AV_FRAME_DATA_CONTENT_LIGHT_LEVEL)) {
+        if (!(sd = av_frame_new_side_data(f, AV_FRAME_DATA_CONTENT_LIGHT_LEVEL,
+                                          sizeof(vc->light))))
+            return AVERROR(ENOMEM);
+        memcpy(sd->data, &vc->light, sizeof(vc->light));
+    }
+    return 0;
+}
+
+int tonemap_frame(void **state, const AVFrame *in, const struct video_color *vc, int deep,
+                  AVFrame **out, char *err, size_t errlen)
+{
+    struct tonemap_state *s = *state;
+    AVFrame *f = NULL, *res = NULL;
+    int matrix, range, primaries, transfer, ret;
+
+    *out = NULL;
+    if (!s && !(s = *state = calloc(1, sizeof(*s))))
+        return AVERROR(ENOMEM);
+    if ((!s->graph || s->w != in->width || s->h != in->height || s->format != in->format ||
+         s->deep != deep) &&
+        (ret = build(s, in, deep)) < 0) {
+        snprintf(err, errlen, "cannot build the tone-mapping filters: %s", av_err2str(ret));
+        return ret;
+    }
+    if (!(f = av_frame_clone(in)) || !(res = av_frame_alloc())) {
+        ret = AVERROR(ENOMEM);
+        goto fail;
+    }
+    color_frame_props(in, vc, &matrix, &range, &primaries, &transfer);
+    f->colorspace = matrix;
+    f->color_range = range;
+    f->color_primaries = primaries;
+    f->color_trc = transfer;
+    f->pts = 0;
+    if ((ret = attach_metadata(f, vc)) < 0 ||
+        (ret = av_buffersrc_add_frame(s->src, f)) < 0 ||
+        (ret = av_buffersink_get_frame(s->sink, res)) < 0)
+        goto fail;
+    av_frame_free(&f);
+    *out = res;
+    return 0;
+fail:
+    av_frame_free(&f);
+    av_frame_free(&res);
+    /* A graph that failed midway may hold a frame: start afresh next time. */
+    avfilter_graph_free(&s->graph);
+    snprintf(err, errlen, "cannot tone-map the frame to SDR: %s", av_err2str(ret));
+    return ret;
+}

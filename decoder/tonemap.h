@@ -1,0 +1,42 @@
+/*
+ * decoder/tonemap — a PQ or HLG frame to BT.709 SDR, by one fixed
+ * libavfilter chain (zimg's zscale and FFmpeg's tonemap), the same as
+ *
+ *   ffmpeg -i HDR -filter_threads 1 -vf TONEMAP_CHAIN_8 -pix_fmt rgb24 ...
+ *
+ * linearize with a nominal peak of 100 nits, convert the primaries to BT.709
+ * in float, tone-map (hable, no desaturation; the peak from the frame's
+ * content-light level, else its mastering display's maximum, else tonemap's
+ * default: 100x reference white for PQ, 10x for HLG), then the BT.709
+ * transfer and matrix, limited range, 4:2:0.  The result is an ordinary
+ * BT.709 frame for convert.c.  One thread: zscale's output depends on its
+ * slice count, and the same request must give the same bytes on every host.
+ *
+ * The graph belongs to one decoder context's conversion state, is built at
+ * its first HDR frame and rebuilt only when the input's size, format or
+ * tags change; used by one thread at a time.  May block (CPU only).
+ */
+#ifndef FRAMEFS_TONEMAP_H
+#define FRAMEFS_TONEMAP_H
+
+#include <stddef.h>
+
+#include <libavutil/frame.h>
+
+#include "color.h"
+#include "decoder.h"      /* TONEMAP_VERSION */
+
+#define TONEMAP_CHAIN_HEAD "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709," \
+                           "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format="
+/* The chain for 8-bit images, and for 16-bit ones (10 bits kept). */
+#define TONEMAP_CHAIN_8  TONEMAP_CHAIN_HEAD "yuv420p"
+#define TONEMAP_CHAIN_16 TONEMAP_CHAIN_HEAD "yuv420p10le"
+
+/* in (untagged properties taken from vc, and vc's HDR metadata attached
+ * where the frame has none) through the chain into a new frame *out (the
+ * caller frees it).  0, or a negative AVERROR with err set. */
+int tonemap_frame(void **state, const AVFrame *in, const struct video_color *vc, int deep,
+                  AVFrame **out, char *err, size_t errlen);
+void tonemap_free(void **state);
+
+#endif
