@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
 #include <libavformat/avformat.h>
 #include <libavutil/version.h>
 #include <libdeflate.h>
@@ -99,8 +100,8 @@ found:
 
 /*
  * What makes the bytes of a frame, for the shared cache's keys: framefs's
- * own format, the FFmpeg libraries, the encoders and their settings, and the
- * byte order.  Hosts that differ in any of it never share a value.
+ * own format, the FFmpeg libraries, the tone-mapping chain, the encoders and
+ * their settings, and the byte order.  Hosts that differ in any of it never share a value.
  */
 void pipeline_version(struct decoder *d)
 {
@@ -108,10 +109,11 @@ void pipeline_version(struct decoder *d)
     const uint16_t one = 1;
 
     snprintf(text, sizeof(text),
-             "framefs-values-1 encoders %d lavf %u lavc %u lavu %u sws %u png %s deflate %s "
-             "turbojpeg png_level %d %s",
+             "framefs-values-1 encoders %d lavf %u lavc %u lavu %u sws %u lavfi %u tonemap %d "
+             "png %s deflate %s turbojpeg png_level %d %s",
              ENCODE_VERSION, avformat_version(), avcodec_version(), avutil_version(),
-             swscale_version(), png_get_libpng_ver(NULL), LIBDEFLATE_VERSION_STRING,
+             swscale_version(), avfilter_version(), TONEMAP_VERSION, png_get_libpng_ver(NULL),
+             LIBDEFLATE_VERSION_STRING,
              d->cfg.png_level,
              *(const uint8_t *)&one ? "le" : "be");
     snprintf(d->load_shared.pipeline, sizeof(d->load_shared.pipeline), "%016llx",

@@ -219,7 +219,29 @@ static void test_output_keys(void)
           name_set_default("allow_other", &d) == 1 && name_set_default("ro", &d) == 1 &&
           name_set_default("cache_size=1M", &d) == 1, "not mount-wide keys: not ours");
 
+    /* hdr=: keep is 16 bits and never a JPEG; a mount-wide keep yields. */
+    CHECK(parse("t=1,hdr=keep.png", &r) == 0 && r.out.keep_hdr == 1 && r.out.depth == 16,
+          "hdr=keep on .png: 16 bits implied");
+    CHECK(parse("t=1,hdr=keep.ppm", &r) == 0 && r.out.keep_hdr == 1 && r.out.depth == 16,
+          "hdr=keep on .ppm");
+    CHECK(parse("t=1,hdr=keep,depth=16.png", &r) == 0 && r.out.keep_hdr == 1,
+          "hdr=keep,depth=16");
+    CHECK(parse("t=1,hdr=sdr.jpg", &r) == 0 && r.out.keep_hdr == 0, "hdr=sdr on .jpg");
+    name_default_request(&d);
+    CHECK(name_set_default("hdr=keep", &d) == 0 && name_set_default("hdr=hdr10", &d) == -1,
+          "mount-wide hdr=keep; a bad value rejected");
+    CHECK(name_parse_frame("t=1.png", &d, &r) == 0 && r.out.keep_hdr == 1 && r.out.depth == 16,
+          "mount-wide keep: a .png keeps at 16 bits");
+    CHECK(name_parse_frame("t=1.jpg", &d, &r) == 0 && r.out.keep_hdr == 0,
+          "mount-wide keep: a .jpg is tone-mapped");
+    CHECK(name_parse_frame("t=1,depth=8.png", &d, &r) == 0 && r.out.keep_hdr == 0 &&
+          r.out.depth == 8, "mount-wide keep: depth=8 in the name wins");
+    CHECK(name_parse_frame("t=1,hdr=sdr.png", &d, &r) == 0 && r.out.keep_hdr == 0 &&
+          r.out.depth == 8, "mount-wide keep: hdr=sdr in the name wins");
+
     static const char *const bad[] = {
+        "t=1,hdr=keep.jpg", "t=1,hdr=keep,depth=8.png", "t=1,depth=8,hdr=keep.ppm",
+        "t=1,hdr=KEEP.png", "t=1,hdr=.png", "t=1,hdr=keep,hdr=keep.png", "t=1,hdr=pq.png",
         "t=1,w=-1.png", "t=1,w=+1.png", "t=1,w=abc.png", "t=1,w=1.5.png", "t=1,w=.png",
         "t=1,w=65536.png", "t=1,h=-5.png", "t=1,h=1e3.png", "t=1,w=1,w=2.png",
         "t=1,q=0.jpg", "t=1,q=101.jpg", "t=1,q=90.png", "t=1,q=90.ppm", "t=1,q=.jpg",
