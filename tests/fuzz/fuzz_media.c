@@ -246,12 +246,14 @@ static void check_image(const struct image *img, const AVFrame *frame, const int
     CHECK(img->height == (rot[0] ? frame->width : frame->height));
 }
 
-/* The plan frame_job.c makes for a full-size 8-bit PNG of this frame. */
+/* The plan frame_job.c makes for a full-size 8-bit PNG of this frame (PQ
+ * and HLG tone-mapped). */
 static void full_size_plan(const struct video *v, const AVFrame *frame, struct output_plan *plan)
 {
     struct output_spec spec = {.format = FORMAT_PNG, .rotate = 1, .depth = 8};
     struct output_source src = {.width = frame->width, .height = frame->height,
-                                .rotation = {v->rotation[0], v->rotation[1], v->rotation[2]}};
+                                .rotation = {v->rotation[0], v->rotation[1], v->rotation[2]},
+                                .hdr = v->color.hdr};
 
     output_plan_make(&spec, &src, plan);
 }

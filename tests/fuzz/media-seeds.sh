@@ -117,6 +117,9 @@ seed setts-jitter.mkv   0x80 $X264 -bf 0 -g 5 -bsf:v "setts=pts=PTS+mod(N*7\,3)*
 # HEVC, VP8/VP9, AV1-free web formats.
 seed hevc.mp4           0x00 -c:v libx265 -preset ultrafast -x265-params log-level=error:bframes=2:keyint=6
 seed hevc-annexb.hevc   0x00 -c:v libx265 -preset ultrafast -x265-params log-level=error:keyint=5 -f hevc
+# HDR: PQ with mastering metadata and HLG, 10-bit (the tone-mapping path)
+seed hevc-pq.mp4        0x00 -c:v libx265 -preset ultrafast -pix_fmt yuv420p10le -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc -x265-params log-level=error:keyint=5:hdr10=1:max-cll=1000,400
+seed hevc-hlg.mov       0x80 -c:v libx265 -preset ultrafast -pix_fmt yuv420p10le -color_primaries bt2020 -color_trc arib-std-b67 -colorspace bt2020nc -x265-params log-level=error:keyint=5
 seed vp9.webm           0x00 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 6
 seed vp9-10bit.webm     0x80 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -pix_fmt yuv420p10le -g 6
 seed vp8.ivf            0x00 -c:v libvpx -deadline realtime -cpu-used 8 -g 6
