@@ -24,7 +24,6 @@
 struct convert_state {
     struct SwsContext *sws;
     int w, h, src_fmt, dst_fmt, dst_w, dst_h;
-    void *tonemap;           /* tonemap.h, from the first HDR frame on */
 };
 
 size_t image_pixel_bytes(const struct image *img)
@@ -43,7 +42,6 @@ void convert_free(void **state)
 
     if (s) {
         sws_freeContext(s->sws);
-        tonemap_free(&s->tonemap);
         free(s);
     }
     *state = NULL;
@@ -301,7 +299,7 @@ int convert_frame(void **state, const AVFrame *frame, const struct output_plan *
     /* Tone-mapped after the turn, as the CLI's autorotate filters come
      * before a -vf chain. */
     if (tonemap) {
-        ret = tonemap_frame(&s->tonemap, frame, vc, plan->depth == 16, &mapped, err, errlen);
+        ret = tonemap_frame(frame, vc, plan->depth == 16, &mapped, err, errlen);
         av_frame_free(&moved);
         if (ret < 0)
             return ret;

@@ -11,8 +11,9 @@
  * 224 px is low-passed over every source pixel it covers (no aliasing) and
  * stays sharper than bicubic or area averaging.
  *
- * The conversion state (a cached SwsContext and tone-mapping graph) belongs
- * to one decoder context and is used by one thread at a time.  struct image owns its pixels.
+ * The conversion state (a cached SwsContext) belongs to one decoder context
+ * and is used by one thread at a time; the tone-mapping graph is the
+ * thread's (tonemap.h).  struct image owns its pixels.
  */
 #ifndef FRAMEFS_CONVERT_H
 #define FRAMEFS_CONVERT_H

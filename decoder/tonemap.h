@@ -12,9 +12,10 @@
  * BT.709 frame for convert.c.  One thread: zscale's output depends on its
  * slice count, and the same request must give the same bytes on every host.
  *
- * The graph belongs to one decoder context's conversion state, is built at
- * its first HDR frame and rebuilt only when the input's size, format or
- * tags change; used by one thread at a time.  May block (CPU only).
+ * Each thread keeps one graph (a fixed cost per worker: about 120 MB at
+ * 1080p, 430 MB at 4K; freed when the thread ends), built at its first HDR
+ * frame and rebuilt only when the input's size or pixel format changes.
+ * Thread-safe; may block (CPU only).
  */
 #ifndef FRAMEFS_TONEMAP_H
 #define FRAMEFS_TONEMAP_H
@@ -35,8 +36,7 @@
 /* in (untagged properties taken from vc, and vc's HDR metadata attached
  * where the frame has none) through the chain into a new frame *out (the
  * caller frees it).  0, or a negative AVERROR with err set. */
-int tonemap_frame(void **state, const AVFrame *in, const struct video_color *vc, int deep,
-                  AVFrame **out, char *err, size_t errlen);
-void tonemap_free(void **state);
+int tonemap_frame(const AVFrame *in, const struct video_color *vc, int deep, AVFrame **out,
+                  char *err, size_t errlen);
 
 #endif
