@@ -2,7 +2,7 @@
 # test; `make run` mounts the built-in samples; `make check-asan` runs the
 # suite against an AddressSanitizer + UBSan build.
 
-PKGS     := fuse3 libavformat libavcodec libavfilter libavutil libswscale libpng libseccomp libdeflate libturbojpeg libmemcached libxxhash
+PKGS     := fuse3 libavformat libavcodec libavfilter libavutil libswscale zimg libpng libseccomp libdeflate libturbojpeg libmemcached libxxhash
 CC       ?= cc
 BUILD    ?= build
 SAN      ?=
@@ -142,7 +142,7 @@ FUZZ_MEDIA_SECONDS   ?= 120
 FUZZ_MEDIA_WORKDIR   ?= $(FUZZ_DIR)/media/work
 FUZZ_MEDIA_ARTIFACTS ?= $(FUZZ_DIR)/media/
 FUZZ_MEDIA_SEEDS     := $(FUZZ_DIR)/media-corpus
-FUZZ_MEDIA_PKGS      := libavformat libavcodec libavfilter libavutil libswscale libpng libdeflate libturbojpeg libmemcached libxxhash
+FUZZ_MEDIA_PKGS      := libavformat libavcodec libavfilter libavutil libswscale zimg libpng libdeflate libturbojpeg libmemcached libxxhash
 FUZZ_MEDIA_SRC       := tests/fuzz/fuzz_media.c cache/blob.c \
                         $(addprefix decoder/,avlog.c color.c content.c convert.c encode.c encode_jpeg.c encode_png.c encode_ppm.c fdio.c index.c log.c \
                                              load.c output.c seek.c select.c shared.c tonemap.c video.c zrle.c)

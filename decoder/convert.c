@@ -283,7 +283,7 @@ int convert_frame(void **state, const AVFrame *frame, const struct output_plan *
      * say PQ is tone-mapped all the same): never a silently wrong image. */
     color_frame_props(frame, vc, &matrix, &range, &primaries, &transfer);
     tonemap = !kept && color_hdr_kind(transfer) != HDR_NONE;
-    if (!kept && color_check_transfer(transfer, err, errlen) < 0)
+    if (color_check_transfer(transfer, err, errlen) < 0)
         return AVERROR(ENOSYS);
     if (!s && !(s = *state = calloc(1, sizeof(*s))))
         return AVERROR(ENOMEM);

@@ -274,6 +274,12 @@ static uint32_t units(AVRational q, double scale, uint32_t max)
     return v <= 0 ? 0 : v >= max ? max : (uint32_t)v;
 }
 
+/* cd/m2 in units of 0.0001, clamped (Matroska's values are unbounded). */
+static uint32_t nits(unsigned v)
+{
+    return v >= UINT32_MAX / 10000u ? UINT32_MAX : v * 10000u;
+}
+
 /*
  * What the pixels are, before the image data.  SDR: sRGB (rendering intent
  * perceptual), which every viewer honours and which shows the values as a
@@ -309,8 +315,8 @@ static void write_color_chunks(png_structp png, const struct image_color *c)
         png_write_chunk(png, (png_const_bytep)"mDCV", b, 24);
     }
     if (c->has_light) {
-        put32(b, (uint32_t)c->light.MaxCLL * 10000u);
-        put32(b + 4, (uint32_t)c->light.MaxFALL * 10000u);
+        put32(b, nits(c->light.MaxCLL));
+        put32(b + 4, nits(c->light.MaxFALL));
         png_write_chunk(png, (png_const_bytep)"cLLI", b, 8);
     }
 }

@@ -22,6 +22,7 @@
 #include <libswscale/swscale.h>
 #include <png.h>
 #include <xxhash.h>
+#include <zimg.h>
 
 #include "decoder.h"
 #include "encode.h"
@@ -107,12 +108,16 @@ void pipeline_version(struct decoder *d)
 {
     char text[512];
     const uint16_t one = 1;
+    unsigned zmaj = 0, zmin = 0, zmic = 0;
+
+    zimg_get_version_info(&zmaj, &zmin, &zmic);     /* zscale's arithmetic */
 
     snprintf(text, sizeof(text),
-             "framefs-values-1 encoders %d lavf %u lavc %u lavu %u sws %u lavfi %u tonemap %d "
-             "png %s deflate %s turbojpeg png_level %d %s",
+             "framefs-values-1 encoders %d lavf %u lavc %u lavu %u sws %u lavfi %u zimg %u.%u.%u "
+             "tonemap %d png %s deflate %s turbojpeg png_level %d %s",
              ENCODE_VERSION, avformat_version(), avcodec_version(), avutil_version(),
-             swscale_version(), avfilter_version(), TONEMAP_VERSION, png_get_libpng_ver(NULL),
+             swscale_version(), avfilter_version(), zmaj, zmin, zmic, TONEMAP_VERSION,
+             png_get_libpng_ver(NULL),
              LIBDEFLATE_VERSION_STRING,
              d->cfg.png_level,
              *(const uint8_t *)&one ? "le" : "be");

@@ -6,10 +6,11 @@
  * compressors): the graph's links pool their float frames, about 120 MB
  * at 1080p and 430 MB at 4K (measured: VmHWM with one worker), so one per
  * thread is a fixed cost per worker, where one per decoder context would
- * be twice the workers' worth.  It is kept whatever the size: freeing a 4K
- * graph after each frame made the next frame's tone mapping cost 450 ms
- * instead of 170 (fresh pages for every float frame).  Freed when the
- * thread ends.
+ * be twice the workers' worth.  Kept up to 4K (freeing a 4K graph after
+ * each frame made the next frame's tone mapping cost 450 ms instead of
+ * 170: fresh pages for every float frame); a larger frame's graph (up to
+ * 3.4 GB at 8192x8192) is freed after its frame, so what a worker keeps is
+ * bounded by the 4K figure.  Freed when the thread ends.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +24,9 @@
 #include <libavutil/mastering_display_metadata.h>
 
 #include "tonemap.h"
+
+/* The largest frames whose graph a thread keeps: 4K UHD. */
+#define KEEP_PIXELS (3840 * 2160)
 
 struct tonemap_state {
     AVFilterGraph *graph;
@@ -161,6 +165,8 @@ int tonemap_frame(const AVFrame *in, const struct video_color *vc, int deep, AVF
         (ret = av_buffersink_get_frame(s->sink, res)) < 0)
         goto fail;
     av_frame_free(&f);
+    if ((int64_t)in->width * in->height > KEEP_PIXELS)
+        avfilter_graph_free(&s->graph);
     *out = res;
     return 0;
 fail:

@@ -7,14 +7,16 @@
  * linearize with a nominal peak of 100 nits, convert the primaries to BT.709
  * in float, tone-map (hable, no desaturation; the peak from the frame's
  * content-light level, else its mastering display's maximum, else tonemap's
- * default: 100x reference white for PQ, 10x for HLG), then the BT.709
+ * default, 10x reference white: the frame it sees is already linear), then
+ * the BT.709
  * transfer and matrix, limited range, 4:2:0.  The result is an ordinary
  * BT.709 frame for convert.c.  One thread: zscale's output depends on its
  * slice count, and the same request must give the same bytes on every host.
  *
  * Each thread keeps one graph (a fixed cost per worker: about 120 MB at
- * 1080p, 430 MB at 4K; freed when the thread ends), built at its first HDR
- * frame and rebuilt only when the input's size or pixel format changes.
+ * 1080p, 430 MB at 4K; a larger frame's graph is freed after it; freed
+ * when the thread ends), built at its first HDR frame and rebuilt only when
+ * the input's size or pixel format changes.
  * Thread-safe; may block (CPU only).
  */
 #ifndef FRAMEFS_TONEMAP_H

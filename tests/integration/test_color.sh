@@ -45,7 +45,7 @@ X264=(-c:v libx264 -preset veryfast -x264-params keyint=25:bframes=2 -pix_fmt yu
 gen_ok=1
 ensure_video "$SRC/pq.mp4" -f lavfi -i "$PAT" \
     -vf "$LIN,zscale=t=smpte2084:p=bt2020:m=bt2020nc:r=tv:npl=1000,format=yuv420p10le" "${X265[@]}" \
-    -x265-params "log-level=error:keyint=25:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:master-display=$MASTER:max-cll=1000,400" \
+    -x265-params "log-level=error:keyint=25:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:master-display=$MASTER:max-cll=4000,400" \
     -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc || gen_ok=0
 # iPhone-like: HLG HEVC in a .mov, portrait by its display matrix, no
 # mastering metadata
@@ -71,7 +71,8 @@ mount_framefs "$SRC" "$MNT" || exit 1
 # stored).
 raw_of() { to_raw "$1" "$2" "$3"; }
 
-# compare LABEL MIN_DB A B WxH PIXFMT: PASS when identical or PSNR >= MIN_DB.
+# compare LABEL MIN_DB A B WxH PIXFMT: PASS when identical or PSNR >= MIN_DB
+# (MIN_DB "identical": only when identical).
 compare() {
     local label=$1 min=$2 db
     if cmp -s "$3" "$4"; then
@@ -79,7 +80,7 @@ compare() {
         return
     fi
     db=$(psnr "$3" "$4" "$5" "$6")
-    if [ "$db" = inf ] || { [ -n "$db" ] && ! lt "$db" "$min"; }; then
+    if [ "$min" != identical ] && { [ "$db" = inf ] || { [ -n "$db" ] && ! lt "$db" "$min"; }; }; then
         pass "$label: PSNR $db dB (>= $min)"
     else
         fail "$label: PSNR ${db:-?} dB, want >= $min"
@@ -109,7 +110,9 @@ video_colors linear.mp4 smpte170m tv smpte170m linear color_space,color_primarie
 # ---------------------------------------------------------------- 2. HDR to SDR
 
 # hdr_sdr VIDEO T INDEX WxH: the default PNG (and depth=16, and the JPEG) of
-# frame INDEX against the CLI's chain; far from the naive conversion.
+# frame INDEX against the CLI's chain: identical (the issue asks 45 dB; the
+# chain is the CLI's own filters, so anything but identity is a defect),
+# the JPEG within 30 dB; far from the naive conversion.
 hdr_sdr() {
     local v=$1 tt=$2 idx=$3 dims=$4 f="$MNT/$1/t=$2.png" err
     if ! err=$(fetch "$f" "$TMPF/s.png"); then
@@ -121,7 +124,7 @@ hdr_sdr() {
         return
     fi
     if cli_raw "$SRC/$v" "$idx" "$CHAIN" rgb24 "$TMPF/c.raw" -filter_threads 1; then
-        compare "$v t=$tt.png (tone-mapped) against ffmpeg -vf <README's chain> -pix_fmt rgb24 of frame #$idx" 45 \
+        compare "$v t=$tt.png (tone-mapped) against ffmpeg -vf <README's chain> -pix_fmt rgb24 of frame #$idx" identical \
             "$TMPF/s.raw" "$TMPF/c.raw" "$dims" rgb24
     else
         fail "$v: the CLI's chain failed: $(head -c 300 "$TMPF/cli.err")"
@@ -132,10 +135,12 @@ hdr_sdr() {
         [ -n "$db" ] && [ "$db" != inf ] && lt "$db" 30 &&
             pass "$v t=$tt.png is not the naive conversion (PSNR $db dB against -pix_fmt rgb24)" ||
             fail "$v t=$tt.png is close to the naive conversion (PSNR ${db:-?} dB): not tone-mapped?"
+    else
+        fail "$v: the CLI's naive decode failed: $(head -c 300 "$TMPF/cli.err")"
     fi
     if err=$(fetch "$MNT/$v/t=$tt,depth=16.png" "$TMPF/s16.png") && raw_of "$TMPF/s16.png" rgb48be "$TMPF/s16.raw" &&
         cli_raw "$SRC/$v" "$idx" "$CHAIN16" rgb48be "$TMPF/c16.raw" -filter_threads 1; then
-        compare "$v t=$tt,depth=16.png against the chain ending in yuv420p10le, -pix_fmt rgb48be" 45 \
+        compare "$v t=$tt,depth=16.png against the chain ending in yuv420p10le, -pix_fmt rgb48be" identical \
             "$TMPF/s16.raw" "$TMPF/c16.raw" "$dims" rgb48be
     else
         fail "$v t=$tt,depth=16.png: ${err:-cannot decode}"
@@ -149,6 +154,18 @@ hdr_sdr() {
 hdr_sdr pq.mp4 0 0 640x360
 hdr_sdr pq.mp4 0.5 12 640x360
 hdr_sdr hlg.mov 1.3 32 360x640
+
+# The metadata reaches the tone curve: pq.mp4's MaxCLL is 4000 cd/m2, a peak
+# of 40x reference white, where tonemap's default (no metadata) is 10.
+if fetch "$MNT/pq.mp4/t=0.5.png" "$TMPF/m.png" >/dev/null && "$PNG2RAW" "$TMPF/m.png" >"$TMPF/m.raw" 2>/dev/null &&
+    cli_raw "$SRC/pq.mp4" 12 "${CHAIN/desat=0/desat=0:peak=40}" rgb24 "$TMPF/p40.raw" -filter_threads 1 &&
+    cli_raw "$SRC/pq.mp4" 12 "${CHAIN/desat=0/desat=0:peak=10}" rgb24 "$TMPF/p10.raw" -filter_threads 1; then
+    cmp -s "$TMPF/m.raw" "$TMPF/p40.raw" && ! cmp -s "$TMPF/m.raw" "$TMPF/p10.raw" &&
+        pass "pq.mp4: tone-mapped with the peak its MaxCLL gives (identical to tonemap peak=40, not to the default 10)" ||
+        fail "pq.mp4: not tone-mapped with MaxCLL's peak (peak=40: $(cmp -s "$TMPF/m.raw" "$TMPF/p40.raw" && echo same || echo differs), peak=10: $(cmp -s "$TMPF/m.raw" "$TMPF/p10.raw" && echo same || echo differs))"
+else
+    fail "pq.mp4: cannot compare the tone curve's peak: $(head -c 300 "$TMPF/cli.err")"
+fi
 
 # ---------------------------------------------------------------- 3. hdr=keep
 
@@ -206,8 +223,8 @@ hdr_keep() {
     fi
 }
 # x265's master-display is G, B, R; mDCV is R, G, B then white, in 0.00002,
-# luminances in 0.0001 cd/m2; cLLI 1000 and 400 cd/m2 in 0.0001.
-hdr_keep pq.mp4 0.5 12 640x360 09100001 84d03e8033c286c41d4c0bb83d1340420098968000000032 00989680003d0900
+# luminances in 0.0001 cd/m2; cLLI 4000 and 400 cd/m2 in 0.0001.
+hdr_keep pq.mp4 0.5 12 640x360 09100001 84d03e8033c286c41d4c0bb83d1340420098968000000032 02625a00003d0900
 hdr_keep hlg.mov 1.3 32 360x640 09120001 "" ""
 
 # ---------------------------------------------------------------- 4. chunks of SDR images
@@ -289,7 +306,8 @@ fi
 # ---------------------------------------------------------------- 6. names and the mount-wide key
 
 for name in 't=0.5,hdr=keep.jpg' 't=0.5,hdr=keep,depth=8.png' 't=0.5,hdr=KEEP.png' 't=0.5,hdr=.png' \
-            't=0.5,hdr=hdr.png' 't=0.5,hdr=keep,hdr=sdr.png' 't=0.5,hdr=keep,q=80.png'; do
+            't=0.5,hdr=hdr.png' 't=0.5,hdr=keep,hdr=sdr.png' 't=0.5,depth=8,hdr=keep.png' \
+            't=0.5,hdr=keep.jpeg'; do
     got=$(errno_of stat -- "$MNT/pq.mp4/$name")
     [ "$got" = "No such file or directory" ] && pass "malformed: pq.mp4/$name is ENOENT" ||
         fail "malformed: pq.mp4/$name: '$got', want ENOENT"
@@ -318,7 +336,7 @@ if mount_framefs "$SRC" "$MNT2" hdr=keep; then
     if [ ${#problems[@]} -eq 0 ]; then
         pass "-o hdr=keep: PNGs keep PQ at 16 bits (cICP), JPEGs and depth=8 names are SDR, hdr=sdr overrides, SDR sources at 16 bits"
     else
-        IFS=';' fail "-o hdr=keep: ${problems[*]}"
+        (IFS=';'; fail "-o hdr=keep: ${problems[*]}")
     fi
     unmount_framefs "$MNT2"
 fi
