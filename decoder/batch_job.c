@@ -99,11 +99,13 @@ static void run_encode(void *arg, int shutting_down)
 {
     struct job *j = arg;
     struct blob *b = NULL;
+    struct encode_offload off;
     char err[256];
     int slot;
 
+    encode_offload_of(j->d, &off);
     if (!shutting_down && !batch_should_stop(j))
-        b = encode_image(&j->img, &j->plan, j->d->cfg.png_level, err, sizeof(err));
+        b = encode_image(&j->img, &j->plan, j->d->cfg.png_level, &off, err, sizeof(err));
     if (b) {
         b->tag = j->pts;
         b->width = j->img.width;

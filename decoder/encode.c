@@ -4,11 +4,12 @@
 #include "encode.h"
 
 struct blob *encode_image(const struct image *img, const struct output_plan *plan,
-                          int png_level, char *err, size_t errlen)
+                          int png_level, const struct encode_offload *off, char *err,
+                          size_t errlen)
 {
     switch (plan->format) {
     case FORMAT_PNG:
-        return encode_png(img, png_level, err, errlen);
+        return encode_png(img, png_level, off, err, errlen);
     case FORMAT_JPEG:
         return encode_jpeg(img, plan->quality, err, errlen);
     case FORMAT_PPM:

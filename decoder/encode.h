@@ -17,13 +17,30 @@
  * chunks (sRGB, cICP, mDCV, cLLI). */
 #define ENCODE_VERSION 3
 
+/*
+ * Where an encoder may run an independent piece of its work while it does
+ * the rest: run(ctx, fn, arg) returns 1 when fn(arg, 0) will run at once on
+ * another thread (an idle worker: pool_submit_idle()), 0 when the caller
+ * must run it itself.  The bytes never depend on which.  NULL: all on the
+ * caller's thread.
+ */
+struct encode_offload {
+    int (*run)(void *ctx, void (*fn)(void *arg, int unused), void *arg);
+    void *ctx;
+};
+
 /* The image in plan's format (depth and quality from the plan too).  A new
  * blob, or NULL with err set. */
 struct blob *encode_image(const struct image *img, const struct output_plan *plan,
-                          int png_level, char *err, size_t errlen);
+                          int png_level, const struct encode_offload *off, char *err,
+                          size_t errlen);
 
-/* PNG at zlib level 0..9; 8 or 16 bits per sample, RGB or RGBA. */
-struct blob *encode_png(const struct image *img, int level, char *err, size_t errlen);
+/* PNG at zlib level 0..9; 8 or 16 bits per sample, RGB or RGBA.  An image
+ * of PNG_SPLIT_BYTES or more coded by zrle is compressed as two halves
+ * (zrle.h), the second on `off` when it has an idle worker. */
+#define PNG_SPLIT_BYTES (1u << 20)
+struct blob *encode_png(const struct image *img, int level, const struct encode_offload *off,
+                        char *err, size_t errlen);
 /* Baseline JPEG, 4:2:0, of 8-bit RGB (alpha is ignored); quality 1..100. */
 struct blob *encode_jpeg(const struct image *img, int quality, char *err, size_t errlen);
 /* P6, maxval 255 or (16 bits) 65535; alpha is dropped. */

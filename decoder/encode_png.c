@@ -39,9 +39,9 @@ struct sink {
 /* A thread's compressors and work buffers (see the top of the file). */
 struct scratch {
     struct libdeflate_compressor *z[10];    /* by level */
-    uint8_t *filtered, *packed;
-    size_t filtered_cap, packed_cap;
-    uint16_t *tokens;                       /* ZRLE_BLOCK of them */
+    uint8_t *filtered, *packed, *tail;      /* tail: a split stream's second half */
+    size_t filtered_cap, packed_cap, tail_cap;
+    uint16_t *tokens, *tail_tokens;         /* ZRLE_BLOCK of them each */
 };
 
 static __thread struct scratch *tls_scratch;
@@ -60,7 +60,9 @@ static void scratch_free(void *arg)
         libdeflate_free_compressor(w->z[i]);
     free(w->filtered);
     free(w->packed);
+    free(w->tail);
     free(w->tokens);
+    free(w->tail_tokens);
     free(w);
 }
 
@@ -100,8 +102,9 @@ static void scratch_trim(struct scratch *w)
     if (w->filtered_cap > SCRATCH_KEEP) {
         free(w->filtered);
         free(w->packed);
-        w->filtered = w->packed = NULL;
-        w->filtered_cap = w->packed_cap = 0;
+        free(w->tail);
+        w->filtered = w->packed = w->tail = NULL;
+        w->filtered_cap = w->packed_cap = w->tail_cap = 0;
     }
 }
 
@@ -321,9 +324,66 @@ static void write_color_chunks(png_structp png, const struct image_color *c)
     }
 }
 
+/* The second half of a split zrle stream, made by whichever thread runs it
+ * (zrle_tail() on buffers the caller owns and waits for). */
+struct tail_job {
+    const uint8_t *in;
+    size_t mid, n, cap, size;
+    uint8_t *out;
+    uint16_t *tokens;
+    int done;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+};
+
+static void run_tail(void *arg, int unused)
+{
+    struct tail_job *t = arg;
+    size_t size = zrle_tail(t->in, t->mid, t->n, t->out, t->cap, t->tokens);
+
+    (void)unused;
+    pthread_mutex_lock(&t->lock);
+    t->size = size;
+    t->done = 1;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/*
+ * zrle's stream of w->filtered[0..n) cut in two at the middle block
+ * boundary (zrle.h): the second half on an idle worker when `off` has one,
+ * the first here, so a single large frame uses two cores.  The cut is made
+ * whoever runs it: the bytes are the same either way.  Its size, or 0.
+ * Never leaves before the tail is done (its buffers are ours).
+ */
+static size_t zrle_halves(struct scratch *w, size_t n, const struct encode_offload *off)
+{
+    struct tail_job t = {.in = w->filtered, .mid = n / 2 / ZRLE_BLOCK * ZRLE_BLOCK, .n = n,
+                         .cap = zrle_bound(n - n / 2 / ZRLE_BLOCK * ZRLE_BLOCK),
+                         .out = w->tail, .tokens = w->tail_tokens};
+    size_t head;
+
+    pthread_mutex_init(&t.lock, NULL);
+    pthread_cond_init(&t.cond, NULL);
+    if (!off || !off->run(off->ctx, run_tail, &t))
+        run_tail(&t, 0);
+    head = zrle_head(w->filtered, t.mid, w->packed, w->packed_cap, w->tokens);
+    pthread_mutex_lock(&t.lock);
+    while (!t.done)
+        pthread_cond_wait(&t.cond, &t.lock);
+    pthread_mutex_unlock(&t.lock);
+    pthread_mutex_destroy(&t.lock);
+    pthread_cond_destroy(&t.cond);
+    if (!head || !t.size || head + t.size > w->packed_cap)
+        return 0;
+    memcpy(w->packed + head, w->tail, t.size);
+    return head + t.size;
+}
+
 /* Runs the libpng calls; returns 0, or -1 after a libpng error. */
 static int write_png(png_structp png, png_infop info, const struct image *img,
-                     int level, struct sink *s, struct scratch *w)
+                     int level, const struct encode_offload *off, struct sink *s,
+                     struct scratch *w)
 {
     size_t row = (size_t)img->width * image_pixel_bytes(img) + 1;
     size_t raw = row * (size_t)img->height, bound, packed, total;
@@ -343,15 +403,23 @@ static int write_png(png_structp png, png_infop info, const struct image *img,
     if (!w->z[level] && !(w->z[level] = libdeflate_alloc_compressor(level)))
         png_error(png, "out of memory");
     bound = libdeflate_zlib_compress_bound(w->z[level], raw);
-    if (zrle_bound(raw) > bound)
-        bound = zrle_bound(raw);
+    if (zrle_bound(raw) + 64 > bound)
+        bound = zrle_bound(raw) + 64;     /* + a split stream's cut */
     if (reserve(&w->filtered, &w->filtered_cap, raw) < 0 ||
         reserve(&w->packed, &w->packed_cap, bound) < 0 ||
         (!w->tokens && !(w->tokens = malloc(ZRLE_BLOCK * sizeof(*w->tokens)))))
         png_error(png, "out of memory");
     choose_coding(img, level, w->z[level], w, &filter, &coder);
     filter_rows(img, filter, 0, img->height, w->filtered);
-    if (!(packed = zlib_stream(w, w->z[level], coder, raw)))
+    if (coder == CODER_RLE && raw >= PNG_SPLIT_BYTES) {
+        if (reserve(&w->tail, &w->tail_cap, zrle_bound(raw - raw / 2 / ZRLE_BLOCK * ZRLE_BLOCK)) < 0 ||
+            (!w->tail_tokens && !(w->tail_tokens = malloc(ZRLE_BLOCK * sizeof(*w->tail_tokens)))))
+            png_error(png, "out of memory");
+        packed = zrle_halves(w, raw, off);
+    } else {
+        packed = zlib_stream(w, w->z[level], coder, raw);
+    }
+    if (!packed)
         png_error(png, "compression failed");
     /* The whole file in one allocation: the chunks' 12 bytes each, IEND. */
     total = s->size + packed + 12 * (packed / IDAT_CHUNK + 1) + 12;
@@ -370,7 +438,8 @@ static int write_png(png_structp png, png_infop info, const struct image *img,
     return 0;
 }
 
-struct blob *encode_png(const struct image *img, int level, char *err, size_t errlen)
+struct blob *encode_png(const struct image *img, int level, const struct encode_offload *off,
+                        char *err, size_t errlen)
 {
     struct sink s = {0};
     struct scratch *w = level >= 0 && level <= 9 ? scratch_get() : NULL;
@@ -379,7 +448,7 @@ struct blob *encode_png(const struct image *img, int level, char *err, size_t er
     png_infop info = png ? png_create_info_struct(png) : NULL;
     struct blob *b = NULL;
 
-    if (info && write_png(png, info, img, level, &s, w) == 0 && !s.failed) {
+    if (info && write_png(png, info, img, level, off, &s, w) == 0 && !s.failed) {
         b = blob_adopt(s.data, s.size);
         if (b)
             s.data = NULL;

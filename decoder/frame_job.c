@@ -77,6 +77,17 @@ void frame_plan(const struct job *j, const struct video *v, const AVFrame *frame
     output_plan_make(&j->req.out, &src, plan);
 }
 
+/* encode_offload's run: an idle worker takes the piece at once, or none. */
+static int offload_idle(void *pool, void (*fn)(void *arg, int unused), void *arg)
+{
+    return pool_submit_idle(pool, fn, arg) == 0;
+}
+
+void encode_offload_of(struct decoder *d, struct encode_offload *off)
+{
+    *off = (struct encode_offload){.run = offload_idle, .ctx = d->pool};
+}
+
 /* Decode, convert and encode frame f as the job's plan says, into a new
  * blob. */
 static struct blob *produce(struct job *j, struct video *v, size_t f,
@@ -114,8 +125,11 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
      * the next frame's decode overlaps it on another worker. */
     return_ctx(j->d, c);
     if (ret >= 0) {
+        struct encode_offload off;
+
+        encode_offload_of(j->d, &off);
         t0 = log_clock_ms();
-        b = encode_image(&img, &plan, j->d->cfg.png_level, err, errlen);
+        b = encode_image(&img, &plan, j->d->cfg.png_level, &off, err, errlen);
         tm->encode = log_clock_ms() - t0;
         /* mean += (sample - mean) / 8, seeded with the first sample: from 0,
          * a fresh host's mean would stay a fraction of its decode time for

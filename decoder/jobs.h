@@ -134,6 +134,9 @@ int never_wait(void *arg);
 void run_frame(void *arg, int shutting_down);
 /* The output source (size, SAR, rotation) of v's stream. */
 struct output_source video_source(const struct video *v);
+/* Where an encoder hands half a large PNG: an idle worker of d's pool. */
+struct encode_offload;
+void encode_offload_of(struct decoder *d, struct encode_offload *off);
 /* The plan for a decoded frame of v: j->plan, or made for the frame's own
  * size or SAR when it differs from the stream's. */
 void frame_plan(const struct job *j, const struct video *v, const AVFrame *frame,

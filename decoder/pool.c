@@ -15,6 +15,7 @@ struct pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     struct job *head, *tail;
+    int queued, waiting;          /* jobs in the queue; workers waiting for one */
     int stopping;
     pool_init_fn init;
     int n_started, init_failed;   /* threads that ran init; how many failed */
@@ -47,10 +48,13 @@ static void *worker_main(void *arg)
         struct job *j;
         int stopping;
 
+        p->waiting++;
         while (!p->head && !p->stopping)
             pthread_cond_wait(&p->wake, &p->lock);
+        p->waiting--;
         if (!(j = p->head))
             break;                      /* stopping and drained */
+        p->queued--;
         p->head = j->next;
         if (!p->head)
             p->tail = NULL;
@@ -94,19 +98,19 @@ struct pool *pool_new(int workers, pool_init_fn init, char *err, size_t errlen)
     return p;
 }
 
-int pool_submit(struct pool *p, pool_fn fn, void *arg)
+/* Queue j (only when a worker waits with nothing queued for it, if
+ * idle_only); 0, -ESHUTDOWN, or -EBUSY. */
+static int enqueue(struct pool *p, struct job *j, int idle_only)
 {
-    struct job *j = malloc(sizeof(*j));
-
-    if (!j)
-        return -ENOMEM;
-    *j = (struct job){.fn = fn, .arg = arg};
     pthread_mutex_lock(&p->lock);
-    if (p->stopping) {
+    if (p->stopping || (idle_only && p->waiting <= p->queued)) {
+        int busy = !p->stopping;
+
         pthread_mutex_unlock(&p->lock);
         free(j);
-        return -ESHUTDOWN;
+        return busy ? -EBUSY : -ESHUTDOWN;
     }
+    p->queued++;
     if (p->tail)
         p->tail->next = j;
     else
@@ -115,6 +119,26 @@ int pool_submit(struct pool *p, pool_fn fn, void *arg)
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+int pool_submit(struct pool *p, pool_fn fn, void *arg)
+{
+    struct job *j = malloc(sizeof(*j));
+
+    if (!j)
+        return -ENOMEM;
+    *j = (struct job){.fn = fn, .arg = arg};
+    return enqueue(p, j, 0);
+}
+
+int pool_submit_idle(struct pool *p, pool_fn fn, void *arg)
+{
+    struct job *j = malloc(sizeof(*j));
+
+    if (!j)
+        return -ENOMEM;
+    *j = (struct job){.fn = fn, .arg = arg};
+    return enqueue(p, j, 1);
 }
 
 void pool_free(struct pool *p)

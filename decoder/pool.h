@@ -22,6 +22,11 @@ typedef int (*pool_init_fn)(char *err, size_t errlen);
 struct pool *pool_new(int workers, pool_init_fn init, char *err, size_t errlen);
 /* 0, or -ENOMEM / -ESHUTDOWN (the job will not run). */
 int pool_submit(struct pool *p, pool_fn fn, void *arg);
+/* The same, only when a worker is waiting with no job queued for it, so
+ * the job starts at once: a worker may hand part of its own work to an
+ * idle one and wait for it without ever waiting behind other jobs (or for
+ * itself).  0, or -EBUSY (no idle worker), -ENOMEM, -ESHUTDOWN. */
+int pool_submit_idle(struct pool *p, pool_fn fn, void *arg);
 void pool_free(struct pool *p);
 
 #endif

@@ -394,34 +394,79 @@ size_t zrle_bound(size_t n)
     return n + (n / ZRLE_BLOCK + 1) * 2 * 6 + 2 + 4 + 8;
 }
 
+/* The blocks of in[start..end), the last one final when `final`. */
+static void write_blocks(struct bitwriter *w, const uint8_t *in, size_t start, size_t end,
+                         int final, uint16_t *tokens)
+{
+    struct block b;
+
+    do {
+        size_t stop = end - start < ZRLE_BLOCK ? end : start + ZRLE_BLOCK;
+        int last = final && stop == end;
+
+        memset(b.freq, 0, sizeof(b.freq));
+        b.matches = 0;
+        tokenize(in, start, stop, tokens, &b);
+        if (plan_block(&b) < stored_bits(stop - start))
+            write_dynamic(w, &b, tokens, last);
+        else
+            write_stored(w, in + start, stop - start, last);
+        start = stop;
+    } while (start < end);
+}
+
+static void write_header(struct bitwriter *w)
+{
+    *w->p++ = 0x78;         /* deflate, 32K window */
+    *w->p++ = 0x01;         /* fastest; (0x78 << 8 | 0x01) % 31 == 0 */
+}
+
+static void write_adler(struct bitwriter *w, const uint8_t *in, size_t n)
+{
+    uint32_t adler = libdeflate_adler32(1, in, n);
+
+    for (int i = 3; i >= 0; i--)
+        *w->p++ = (uint8_t)(adler >> (8 * i));
+}
+
 size_t zrle_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap, uint16_t *tokens)
 {
     struct bitwriter w = {0, 0, out};
-    struct block b;
-    uint32_t adler;
-    size_t start = 0;
 
     if (cap < zrle_bound(n))
         return 0;
     pthread_once(&tables_once, make_tables);
-    *w.p++ = 0x78;          /* deflate, 32K window */
-    *w.p++ = 0x01;          /* fastest; (0x78 << 8 | 0x01) % 31 == 0 */
-    do {
-        size_t end = n - start < ZRLE_BLOCK ? n : start + ZRLE_BLOCK;
-        int final = end == n;
-
-        memset(b.freq, 0, sizeof(b.freq));
-        b.matches = 0;
-        tokenize(in, start, end, tokens, &b);
-        if (plan_block(&b) < stored_bits(end - start))
-            write_dynamic(&w, &b, tokens, final);
-        else
-            write_stored(&w, in + start, end - start, final);
-        start = end;
-    } while (start < n);
+    write_header(&w);
+    write_blocks(&w, in, 0, n, 1, tokens);
     flush_bits(&w);
-    adler = libdeflate_adler32(1, in, n);
-    for (int i = 3; i >= 0; i--)
-        *w.p++ = (uint8_t)(adler >> (8 * i));
+    write_adler(&w, in, n);
+    return (size_t)(w.p - out);
+}
+
+size_t zrle_head(const uint8_t *in, size_t mid, uint8_t *out, size_t cap, uint16_t *tokens)
+{
+    struct bitwriter w = {0, 0, out};
+
+    if (cap < zrle_bound(mid) + 5 || mid == 0 || mid % ZRLE_BLOCK)
+        return 0;
+    pthread_once(&tables_once, make_tables);
+    write_header(&w);
+    write_blocks(&w, in, 0, mid, 0, tokens);
+    write_stored(&w, in, 0, 0);      /* empty, byte-aligned: the cut */
+    flush_bits(&w);
+    return (size_t)(w.p - out);
+}
+
+size_t zrle_tail(const uint8_t *in, size_t mid, size_t n, uint8_t *out, size_t cap,
+                 uint16_t *tokens)
+{
+    struct bitwriter w = {0, 0, out};
+
+    if (cap < zrle_bound(n - mid) || mid >= n)
+        return 0;
+    pthread_once(&tables_once, make_tables);
+    write_blocks(&w, in, mid, n, 1, tokens);
+    flush_bits(&w);
+    write_adler(&w, in, n);
     return (size_t)(w.p - out);
 }

@@ -29,4 +29,19 @@ size_t zrle_bound(size_t n);
  * small. */
 size_t zrle_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap, uint16_t *tokens);
 
+/*
+ * The same stream in two pieces that two threads can make at once, cut at
+ * `mid` (a multiple of ZRLE_BLOCK, 0 < mid < n, so the blocks are
+ * zrle_compress()'s): zrle_head() writes the header and the blocks of
+ * in[0..mid), then an empty stored block that ends byte-aligned;
+ * zrle_tail() the blocks of in[mid..n) (the last final) and the checksum of
+ * in[0..n).  head followed by tail is a zlib stream of in[0..n): the bytes
+ * of zrle_compress() but for that 5-byte empty block and the final bit.
+ * Each needs its own tokens; cap as zrle_bound() of its part (+ 5 for the
+ * head).  Their sizes, or 0 when cap is too small or mid is not a cut.
+ */
+size_t zrle_head(const uint8_t *in, size_t mid, uint8_t *out, size_t cap, uint16_t *tokens);
+size_t zrle_tail(const uint8_t *in, size_t mid, size_t n, uint8_t *out, size_t cap,
+                 uint16_t *tokens);
+
 #endif

@@ -321,7 +321,7 @@ static void request(struct video *v, struct dec_ctx **ctx, unsigned char tb, uns
         return;
     }
     check_image(&img, frame, v->rotation);
-    b = encode_png(&img, level, err, sizeof(err));
+    b = encode_png(&img, level, NULL, err, sizeof(err));
     SAY("  %dx%dx%d -> PNG %zu bytes%s\n", img.width, img.height, img.channels,
         b ? b->size : 0, b ? "" : err);
     if (b)

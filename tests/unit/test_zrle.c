@@ -51,6 +51,37 @@ static int round_trip(const uint8_t *in, size_t n, size_t *size)
     return ok;
 }
 
+/* Head and tail cut at mid: concatenated, a zlib stream that inflates to
+ * in; the whole stream's bytes but for the 5-byte cut (checked by size). */
+static void check_split(const char *what, const uint8_t *in, size_t n, size_t mid)
+{
+    size_t cap = zrle_bound(n) + 5, out_n = 0, hn = 0, tn = 0, whole = 0;
+    uint8_t *z = malloc(cap), *t = malloc(cap), *back = malloc(n);
+    uint16_t *tok = malloc(ZRLE_BLOCK * sizeof(*tok));
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    int ok = 0;
+
+    if (z && t && back && tok && d) {
+        whole = zrle_compress(in, n, z, cap, tok);
+        hn = zrle_head(in, mid, z, cap, tok);
+        tn = zrle_tail(in, mid, n, t, cap, tok);
+        if (hn && tn && hn + tn <= cap) {
+            memcpy(z + hn, t, tn);
+            ok = libdeflate_zlib_decompress(d, z, hn + tn, back, n, &out_n) == LIBDEFLATE_SUCCESS &&
+                 out_n == n && memcmp(back, in, n) == 0 && hn + tn <= whole + 5 + 1;
+        }
+    }
+    CHECK(ok, "%s: head (%zu) + tail (%zu) cut at %zu inflate to the %zu bytes; whole stream %zu",
+          what, hn, tn, mid, n, whole);
+    CHECK(zrle_head(in, mid + 1, z ? z : back, cap, tok) == 0 && zrle_tail(in, n, n, t ? t : back, cap, tok) == 0,
+          "%s: a cut off a block boundary, or at the end, gives 0", what);
+    libdeflate_free_decompressor(d);
+    free(z);
+    free(t);
+    free(back);
+    free(tok);
+}
+
 static void check(const char *what, const uint8_t *in, size_t n)
 {
     size_t size;
@@ -75,6 +106,7 @@ int main(void)
     check("one byte", buf, 1);
     memset(buf, 0, big);
     check("all zeros (runs of 258 over block ends)", buf, big);
+    check_split("all zeros (a run reaches back over the cut)", buf, big, ZRLE_BLOCK);
     {
         int ok = round_trip(buf, big, &size);
 
@@ -83,6 +115,7 @@ int main(void)
     for (size_t i = 0; i < big; i++)
         buf[i] = (uint8_t)next_random();
     check("uniform random bytes (stored blocks)", buf, big);
+    check_split("uniform random bytes, cut after 2 blocks", buf, big, 2 * ZRLE_BLOCK);
     {
         int ok = round_trip(buf, big, &size);
 
@@ -98,6 +131,8 @@ int main(void)
         buf[i] = (r >> 20) % 9 == 0 && i ? buf[i - 1] : (uint8_t)v;
     }
     check("skewed residuals with runs", buf, big);
+    check_split("skewed residuals, cut after 2 blocks", buf, big, 2 * ZRLE_BLOCK);
+    check_split("skewed residuals, cut after 1 block", buf, big, ZRLE_BLOCK);
     {
         int ok = round_trip(buf, big, &size);
 
