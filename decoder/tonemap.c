@@ -70,8 +70,9 @@ static struct tonemap_state *state_get(void)
 static int build(struct tonemap_state *s, const AVFrame *f, int deep)
 {
     AVFilterInOut *in = avfilter_inout_alloc(), *out = avfilter_inout_alloc();
+    const char *chain;
     char args[128];
-    int ret = AVERROR(ENOMEM);
+    int ret = AVERROR(ENOMEM), odd;
 
     avfilter_graph_free(&s->graph);
     s->src = s->sink = NULL;
@@ -95,8 +96,10 @@ static int build(struct tonemap_state *s, const AVFrame *f, int deep)
         ret = AVERROR(ENOMEM);
         goto done;
     }
-    if ((ret = avfilter_graph_parse_ptr(s->graph, deep ? TONEMAP_CHAIN_16 : TONEMAP_CHAIN_8,
-                                        &in, &out, NULL)) < 0 ||
+    odd = (f->width | f->height) & 1;
+    chain = deep ? (odd ? TONEMAP_CHAIN_16_ODD : TONEMAP_CHAIN_16)
+                 : (odd ? TONEMAP_CHAIN_8_ODD : TONEMAP_CHAIN_8);
+    if ((ret = avfilter_graph_parse_ptr(s->graph, chain, &in, &out, NULL)) < 0 ||
         (ret = avfilter_graph_config(s->graph, NULL)) < 0)
         goto done;
     s->w = f->width;

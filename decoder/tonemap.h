@@ -31,9 +31,13 @@
 
 #define TONEMAP_CHAIN_HEAD "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709," \
                            "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format="
-/* The chain for 8-bit images, and for 16-bit ones (10 bits kept). */
+/* The chain for 8-bit images, and for 16-bit ones (10 bits kept); a frame
+ * of odd width or height ends in 4:4:4 instead (4:2:0 needs even sizes:
+ * zscale refuses the chain there). */
 #define TONEMAP_CHAIN_8  TONEMAP_CHAIN_HEAD "yuv420p"
 #define TONEMAP_CHAIN_16 TONEMAP_CHAIN_HEAD "yuv420p10le"
+#define TONEMAP_CHAIN_8_ODD  TONEMAP_CHAIN_HEAD "yuv444p"
+#define TONEMAP_CHAIN_16_ODD TONEMAP_CHAIN_HEAD "yuv444p10le"
 
 /* in (untagged properties taken from vc, and vc's HDR metadata attached
  * where the frame has none) through the chain into a new frame *out (the

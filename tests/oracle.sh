@@ -87,6 +87,8 @@ TONEMAP_CHAIN="zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=t
 color_args=()
 case $(get color_transfer) in
 smpte2084|arib-std-b67)
+    # (odd sizes end in 4:4:4: 4:2:0 needs even ones)
+    [ $(( ($(get width) | $(get height)) & 1 )) = 1 ] && TONEMAP_CHAIN=${TONEMAP_CHAIN%yuv420p}yuv444p
     color_args=(-filter_threads 1 -vf "$TONEMAP_CHAIN")
     out_fmt=rgb24 ;;        # tone-mapped frames have no alpha
 *)

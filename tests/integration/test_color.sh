@@ -61,6 +61,11 @@ ensure_video "$SRC/sd_untagged.mp4" -i "$SRC/sd601.mp4" -c copy -bsf:v h264_meta
 ensure_video "$SRC/hd_untagged.mp4" -f lavfi -i testsrc2=size=1280x720:rate=25:duration=1 \
     -vf noise=alls=8:allf=t "${X264[@]}" || gen_ok=0
 ensure_video "$SRC/hd709.mp4" -i "$SRC/hd_untagged.mp4" -c copy -bsf:v h264_metadata=colour_primaries=1:transfer_characteristics=1:matrix_coefficients=1 || gen_ok=0
+# PQ at an odd size, 4:4:4 (the chain then ends in 4:4:4)
+ensure_video "$SRC/odd.mkv" -f lavfi -i testsrc2=size=322x242:rate=25:duration=1 \
+    -vf "$LIN,zscale=t=smpte2084:p=bt2020:m=bt2020nc:r=tv:npl=1000,format=yuv444p10le,crop=321:241:0:0" \
+    "${X265[@]}" -x265-params log-level=error:keyint=25 \
+    -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc || gen_ok=0
 # A transfer with no SDR meaning framefs could show (linear light)
 ensure_video "$SRC/linear.mp4" -f lavfi -i "$PAT" "${X264[@]}" -color_trc linear || gen_ok=0
 [ "$gen_ok" = 1 ] || exit 1
@@ -112,7 +117,8 @@ video_colors linear.mp4 smpte170m tv smpte170m linear color_space,color_primarie
 # hdr_sdr VIDEO T INDEX WxH: the default PNG (and depth=16, and the JPEG) of
 # frame INDEX against the CLI's chain: identical (the issue asks 45 dB; the
 # chain is the CLI's own filters, so anything but identity is a defect),
-# the JPEG within 30 dB; far from the naive conversion.
+# the JPEG within 25 dB (the naive conversion is near 9); far from the
+# naive conversion.
 hdr_sdr() {
     local v=$1 tt=$2 idx=$3 dims=$4 f="$MNT/$1/t=$2.png" err
     if ! err=$(fetch "$f" "$TMPF/s.png"); then
@@ -140,13 +146,13 @@ hdr_sdr() {
     fi
     if err=$(fetch "$MNT/$v/t=$tt,depth=16.png" "$TMPF/s16.png") && raw_of "$TMPF/s16.png" rgb48be "$TMPF/s16.raw" &&
         cli_raw "$SRC/$v" "$idx" "$CHAIN16" rgb48be "$TMPF/c16.raw" -filter_threads 1; then
-        compare "$v t=$tt,depth=16.png against the chain ending in yuv420p10le, -pix_fmt rgb48be" identical \
+        compare "$v t=$tt,depth=16.png against the chain ending at 10 bits, -pix_fmt rgb48be" identical \
             "$TMPF/s16.raw" "$TMPF/c16.raw" "$dims" rgb48be
     else
         fail "$v t=$tt,depth=16.png: ${err:-cannot decode}"
     fi
     if err=$(fetch "$MNT/$v/t=$tt.jpg" "$TMPF/s.jpg") && raw_of "$TMPF/s.jpg" rgb24 "$TMPF/sj.raw"; then
-        compare "$v t=$tt.jpg (q=90) against the chain" 30 "$TMPF/sj.raw" "$TMPF/c.raw" "$dims" rgb24
+        compare "$v t=$tt.jpg (q=90, 4:2:0) against the chain" 25 "$TMPF/sj.raw" "$TMPF/c.raw" "$dims" rgb24
     else
         fail "$v t=$tt.jpg: ${err:-cannot decode}"
     fi
@@ -154,6 +160,7 @@ hdr_sdr() {
 hdr_sdr pq.mp4 0 0 640x360
 hdr_sdr pq.mp4 0.5 12 640x360
 hdr_sdr hlg.mov 1.3 32 360x640
+CHAIN=${CHAIN%yuv420p}yuv444p CHAIN16=${CHAIN16%yuv420p10le}yuv444p10le hdr_sdr odd.mkv 0.5 12 321x241
 
 # The metadata reaches the tone curve: pq.mp4's MaxCLL is 4000 cd/m2, a peak
 # of 40x reference white, where tonemap's default (no metadata) is 10.
