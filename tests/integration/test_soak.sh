@@ -203,9 +203,11 @@ plan_file() {
 
 # ---------------------------------------------------------------- reads
 
-# read_file MNT FILE PLAN MODE OUT: cp every name of PLAN, one process each,
-# in turn; one line per read on OUT: "ok KIND MODE", or "bad KIND MODE" and
-# the FAIL line's text after a tab.
+# read_file MNT FILE PLAN MODE OUT: list FILE's directory and read its
+# user.result, then cp every name of PLAN, one process each, in turn; one
+# line per read on OUT: "ok KIND MODE MS FILE/NAME", or "bad KIND MODE MS
+# FILE/NAME" and the FAIL line's text after a tab (KIND "dir": the
+# directory).
 read_file() {
     local mnt=$1 file=$2 plan=$3 mode=$4 out=$5 dst=$WORK/read.$BASHPID.png
     local name kind exp md5 dims err st got gdims res uerr problem vres t0 ms
