@@ -27,7 +27,7 @@ obj   = $(patsubst %.c,$(BUILD)/%.o,$(1))
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
-.PHONY: all deps check check-unit check-asan run clean tools units
+.PHONY: all deps check check-unit check-asan soak run clean tools units
 all: deps-check $(BIN) units tools
 
 deps-check:
@@ -78,6 +78,22 @@ check-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	TEST_TIMEOUT=1200 $(SHARED_TEST_DATA) FRAMEFS=$(CURDIR)/build/asan/framefs BUILD=$(CURDIR)/build/asan SANITIZED=1 tests/run-all.sh
+
+# The soak test (tests/integration/test_soak.sh; 2 minutes of it in `make
+# check`) for SOAK_SECONDS (30 min) under the plain build, then as long under
+# the ASan + UBSan one; one after the other, so each has the machine.
+SOAK_SECONDS ?= 1800
+soak:
+	@pkg-config --exists $(PKGS) && command -v ffmpeg >/dev/null || scripts/install-deps
+	$(MAKE) all
+	$(MAKE) BUILD=build/asan BIN=build/asan/framefs CC=clang \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
+	SOAK_SECONDS=$(SOAK_SECONDS) TEST_TIMEOUT=$$(($(SOAK_SECONDS) + 900)) TESTS=test_soak \
+	  FRAMEFS=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) tests/run-all.sh
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	SOAK_SECONDS=$(SOAK_SECONDS) TEST_TIMEOUT=$$(($(SOAK_SECONDS) + 900)) TESTS=test_soak $(SHARED_TEST_DATA) \
+	  FRAMEFS=$(CURDIR)/build/asan/framefs BUILD=$(CURDIR)/build/asan SANITIZED=1 tests/run-all.sh
 
 # Install deps if needed, build, make sample videos, mount them and show frames.
 run:
