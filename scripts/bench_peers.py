@@ -340,7 +340,11 @@ def cmd_check(a):
     frames a wrong one is off), and compare.  A PNG is right when it is
     identical to, or has PSNR >= 60 dB against, the frame on screen at its t
     (the last frame with pts <= t, t counted from the container's start and
-    rounded to the time base, as framefs and ffmpeg -ss count it)."""
+    rounded to the time base, as framefs and ffmpeg -ss count it), converted
+    with either matrix: BT.601 (PyAV's default, OpenCV's and the CLI's for
+    an untagged file) or BT.709 (framefs's for an untagged HD file, as
+    players do; README "Color").  The check is of which frame, not of
+    colors."""
     import av
     import cv2
     import numpy as np
@@ -391,13 +395,17 @@ def cmd_check(a):
         if i is None:
             continue
         if i in need:
-            frames[i] = frame.to_ndarray(format="rgb24")
+            frames[i] = (frame.to_ndarray(format="rgb24"),
+                         frame.reformat(format="rgb24", src_colorspace="ITU709").to_ndarray())
         if i >= last:
             break
     container.close()
     dec_s = now() - t0
 
-    def psnr(x, y):
+    def psnr(x, ys):
+        return max(psnr1(x, y) for y in ys)
+
+    def psnr1(x, y):
         if x.shape != y.shape:
             return -1.0
         if np.array_equal(x, y):
