@@ -207,28 +207,6 @@ make_probes() {
     }' "$1"
 }
 
-# expect KNOWN FULL: read oracle_expect output on stdin (positions in KNOWN,
-# the oracle without its NA rows), write it with oracle indices (FULL) and
-# with the answers that depend on a frame without pts turned into "NA".
-expect_map() {
-    awk '
-    FILENAME == ARGV[1] { if ($0 !~ /^#/) { pos++; IDX[pos - 1] = $1 } next }
-    FILENAME == ARGV[2] { if ($0 !~ /^#/) { n++; NA[$1] = ($2 == "NA"); last = $1; R[$1] = $5 } next }
-    {
-        e = $4
-        if (e != "FAIL" && e != "AMBIG") {
-            e = IDX[e]
-            # the frame after e has no pts: e is on screen only up to an
-            # unknown time (exactly at its own pts it is certain)
-            if (((e + 1) in NA) && NA[e + 1] && sprintf("%.0f", $3 * 1e6) != sprintf("%.0f", $5)) e = "NA"
-            # frames without pts before the first known one: t before it is open
-            if (e != "NA" && e == IDX[0] && e > 0 && $5 + 0 > $3 * 1e6) e = "NA"
-        } else if (e == "FAIL" && NA[last] && $3 + 0 < 99999) e = "NA"
-        $4 = e
-        print
-    }' "$1" "$2" -
-}
-
 # check_broken LABEL FILE WHY: a file the oracle cannot decode must fail cleanly.
 check_broken() {
     local label=$1 file=$2 why=$3 mnt=${MNT_OF[$1]} res err fres

@@ -162,24 +162,6 @@ make_probes() {
     }' "$1"
 }
 
-# expect_map KNOWN FULL: oracle_expect output with oracle indices; answers
-# that depend on a frame without pts become "NA" (as in test_accuracy).
-expect_map() {
-    awk '
-    FILENAME == ARGV[1] { if ($0 !~ /^#/) { pos++; IDX[pos - 1] = $1 } next }
-    FILENAME == ARGV[2] { if ($0 !~ /^#/) { n++; NA[$1] = ($2 == "NA"); last = $1; R[$1] = $5 } next }
-    {
-        e = $4
-        if (e != "FAIL" && e != "AMBIG") {
-            e = IDX[e]
-            if (((e + 1) in NA) && NA[e + 1] && sprintf("%.0f", $3 * 1e6) != sprintf("%.0f", $5)) e = "NA"
-            if (e != "NA" && e == IDX[0] && e > 0 && $5 + 0 > $3 * 1e6) e = "NA"
-        } else if (e == "FAIL" && NA[last] && $3 + 0 < 99999) e = "NA"
-        $4 = e
-        print
-    }' "$1" "$2" -
-}
-
 # plan_file FILE SEED OUT: lines "NAME KIND EXPECT MD5 DIMS" (EXPECT: an
 # oracle index, or FAIL; MD5/DIMS "-" for FAIL), the order shuffled.
 plan_file() {
