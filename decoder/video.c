@@ -83,7 +83,11 @@ static void read_rotation(struct video *v, AVStream *st)
     memset(v->rotation, 0, sizeof(v->rotation));
     if (!m)
         return;
+    /* A degenerate matrix (zero scale) gives NaN: casting that to int is
+     * undefined, so such a matrix means no rotation. */
     theta = -round(av_display_rotation_get(m));
+    if (!isfinite(theta))
+        return;
     theta -= 360 * floor(theta / 360 + 0.9 / 360);
     v->info.rotation = (int)theta;
     if (v->info.rotation != 90 && v->info.rotation != 180 && v->info.rotation != 270)

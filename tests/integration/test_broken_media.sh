@@ -11,7 +11,9 @@
 #   - a zeroed range in the middle of an MP4: frames outside the damaged GOPs
 #     still match the oracle, the ones inside give a picture or a clean failure;
 #   - headers claiming absurd dimensions: Y4M 60000x60000 and 60000x60 (with
-#     a short frame), AVI (rawvideo) patched to 16000x16000 and 60000x60000.
+#     a short frame), AVI (rawvideo) patched to 16000x16000 and 60000x60000;
+#   - an MP4 whose track matrix (tkhd) is all zeros: a display matrix with no
+#     rotation angle (NaN), which the CLI ignores; frames are served unrotated.
 # For each: the mount survives; failures carry user.result=failed and a
 # specific user.error (printed; never empty or a placeholder); a video
 # directory that opens reports sane attributes; ls -l of every broken
@@ -112,6 +114,11 @@ for wh in 16000x16000 60000x60000; do
     put_le32 "$f" $((strf + 12)) "$w"
     put_le32 "$f" $((strf + 16)) "$h"
 done
+# A degenerate track matrix (tkhd, version 0: 40 bytes of fields before the
+# 36-byte matrix, after the 4-byte version/flags).
+cp "$GEN/faststart.mp4" "$SRC/zero_matrix.mp4"
+tkhd=$(offset_of "$SRC/zero_matrix.mp4" tkhd)
+dd if=/dev/zero of="$SRC/zero_matrix.mp4" bs=1 seek=$((tkhd + 4 + 4 + 40)) count=36 conv=notrunc status=none
 chmod 0644 "$SRC"/*
 
 CUR_SRC=$SRC
@@ -256,6 +263,18 @@ still_up
 dir_opens_frames_fail rawvideo_16000x16000.avi '.'
 still_up
 dir_opens_frames_fail rawvideo_60000x60000.avi '.'
+still_up
+
+# The zero matrix: no rotation, every frame the oracle's (the CLI ignores a
+# matrix it cannot read an angle from).
+if zm_oracle=$(oracle_of "$SRC/zero_matrix.mp4"); then
+    [ "$(xattr_get "$MNT/zero_matrix.mp4" user.rotation)" = 0 ] && pass "zero_matrix.mp4 dir: user.rotation 0" ||
+        fail "zero_matrix.mp4 dir: user.rotation '$(xattr_get "$MNT/zero_matrix.mp4" user.rotation)', want 0"
+    for tt in 0 1.5 3.9; do
+        idx=$(echo "x x $tt 0 0" | oracle_expect "$zm_oracle" | cut -d' ' -f4)
+        frame_is "zero_matrix.mp4 t=$tt" "$MNT/zero_matrix.mp4/t=$tt.png" "$zm_oracle" "$idx"
+    done
+fi
 still_up
 
 # The zeroed range: GOPs (decode order, from one keyframe packet to the
