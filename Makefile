@@ -13,9 +13,14 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 LDFLAGS  += $(SAN)
 BIN      ?= framefs
 
+# Every .c of a folder is built; the folders, bottom floor first (README, "How
+# the code is laid out").
 CACHE_SRC   := $(wildcard cache/*.c)
-DECODER_SRC := $(wildcard decoder/*.c)
+MEDIA_SRC   := $(wildcard decoder/media/*.c)
+IMAGE_SRC   := $(wildcard decoder/image/*.c)
+DECODER_SRC := $(MEDIA_SRC) $(IMAGE_SRC) $(wildcard decoder/*.c)
 FS_SRC      := $(wildcard fs/*.c)
+HEADERS     := $(wildcard */*.h decoder/*/*.h)
 # The FUSE handlers (fs/ops.h).
 FS_OPS_SRC  := fs/ops.c fs/request.c fs/dir.c fs/frame.c fs/info.c fs/passthrough.c fs/view.c
 # Everything but the entry point and the FUSE handlers: what unit tests link.
@@ -39,7 +44,7 @@ deps:
 $(BIN): $(call obj,$(CACHE_SRC) $(DECODER_SRC) $(FS_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+$(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -133,7 +138,7 @@ FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
                 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
 FUZZ_DIR     := build/fuzz
 
-$(FUZZ_DIR)/fuzz_name: tests/fuzz/fuzz_name.c fs/name.c fs/name.h decoder/decoder.h cache/cache.h
+$(FUZZ_DIR)/fuzz_name: tests/fuzz/fuzz_name.c fs/name.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_name.c fs/name.c -lm
 
@@ -159,11 +164,10 @@ FUZZ_MEDIA_WORKDIR   ?= $(FUZZ_DIR)/media/work
 FUZZ_MEDIA_ARTIFACTS ?= $(FUZZ_DIR)/media/
 FUZZ_MEDIA_SEEDS     := $(FUZZ_DIR)/media-corpus
 FUZZ_MEDIA_PKGS      := libavformat libavcodec libavfilter libavutil libswscale zimg libpng libdeflate libturbojpeg libmemcached libxxhash
-FUZZ_MEDIA_SRC       := tests/fuzz/fuzz_media.c cache/blob.c \
-                        $(addprefix decoder/,avlog.c color.c content.c convert.c encode.c encode_jpeg.c encode_png.c encode_ppm.c fdio.c index.c log.c \
-                                             load.c output.c seek.c select.c shared.c tonemap.c video.c zrle.c)
+# The media and image floors and the caches below them: no jobs, no FUSE.
+FUZZ_MEDIA_SRC       := tests/fuzz/fuzz_media.c $(CACHE_SRC) $(MEDIA_SRC) $(IMAGE_SRC)
 
-$(FUZZ_DIR)/fuzz_media: $(FUZZ_MEDIA_SRC) $(wildcard decoder/*.h cache/*.h)
+$(FUZZ_DIR)/fuzz_media: $(FUZZ_MEDIA_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags $(FUZZ_MEDIA_PKGS)) -o $@ \
 	  $(FUZZ_MEDIA_SRC) $(shell pkg-config --libs $(FUZZ_MEDIA_PKGS)) -lm -pthread

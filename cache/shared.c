@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <libmemcached/memcached.h>
 #include <xxhash.h>
 
-#include "log.h"
 #include "shared.h"
 
 #define PUT_QUEUE_MAX 16
@@ -48,6 +48,7 @@ struct shared {
     struct op *head, *tail;
     int puts_queued;
     memcached_st *mc;            /* the configuration the threads clone */
+    shared_log_fn log;           /* a server's change of state */
     time_t ttl;
     /* Each server's (by its position in the list): -1 unknown, 0 down, 1
      * up.  Per server, as one state for the pool would flip at every op
@@ -161,10 +162,10 @@ static void note(struct shared *s, struct conn *c, const char *key, memcached_re
         return;
     srv = memcached_server_instance_by_position(c->mc, i);
     if (up)
-        log_msg(LOG_INFO, "shared cache %s:%u: reachable", memcached_server_name(srv),
+        s->log(LOG_INFO, "shared cache %s:%u: reachable", memcached_server_name(srv),
                 (unsigned)memcached_server_port(srv));
     else
-        log_msg(LOG_ERR, "shared cache %s:%u: unreachable (%s); frames are made locally",
+        s->log(LOG_ERR, "shared cache %s:%u: unreachable (%s); frames are made locally",
                 memcached_server_name(srv), (unsigned)memcached_server_port(srv),
                 memcached_strerror(c->mc, rc));
 }
@@ -498,7 +499,8 @@ int shared_check_servers(const char *servers, char *err, size_t errlen)
     return ret;
 }
 
-struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen)
+struct shared *shared_new(const char *servers, int ttl, shared_log_fn log, char *err,
+                          size_t errlen)
 {
     struct shared *s = calloc(1, sizeof(*s));
     pthread_condattr_t ca;
@@ -524,6 +526,7 @@ struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen
     for (uint32_t i = 0; i < s->n_servers; i++)
         atomic_init(&s->state[i], -1);
     s->ttl = ttl;
+    s->log = log;
     atomic_init(&s->failures, 0);
     /* ketama: adding or losing a server moves only its share of the keys. */
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,

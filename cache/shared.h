@@ -1,9 +1,9 @@
 /*
- * decoder/shared — the second cache level, shared by hosts: memcached
+ * cache/shared — the second cache level, shared by hosts: memcached
  * through libmemcached, consistent (ketama) hashing over the servers.
  *
  * Values are content-addressed by the caller (keys name content ids and
- * pipeline versions, share.c), so nothing here ever needs invalidating.
+ * pipeline versions, decoder/shared_key.c), so nothing here ever needs invalidating.
  * A value is stored as a header (magic, version, length, chunk count,
  * XXH3-64 of the payload, and the caller's meta) followed by the payload,
  * in chunks of at most SHARED_CHUNK bytes under KEY:cN when it does not fit
@@ -28,7 +28,7 @@
 
 #include <stdint.h>
 
-#include "../cache/cache.h"
+#include "cache.h"
 
 #define SHARED_KEY_MAX 200       /* memcached allows 250; chunk suffixes need room */
 #define SHARED_CHUNK (1000u * 1000u)
@@ -48,10 +48,15 @@ struct shared_stats {
     unsigned long hits, misses, errors, corrupt, stores, dropped;
 };
 
-/* servers: "HOST:PORT[+HOST:PORT...]"; ttl in seconds.  NULL with err set
+/* Where the client's log lines go: syslog levels (LOG_INFO, LOG_ERR), one
+ * line, from any of its threads (the caller's logger: cache/ has none). */
+typedef void (*shared_log_fn)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* servers: "HOST:PORT[+HOST:PORT...]"; ttl in seconds; log: as above.  NULL with err set
  * when the list does not parse or the thread cannot start; an unreachable
  * server is no error (every get misses until it answers). */
-struct shared *shared_new(const char *servers, int ttl, char *err, size_t errlen);
+struct shared *shared_new(const char *servers, int ttl, shared_log_fn log, char *err,
+                          size_t errlen);
 void shared_free(struct shared *s);
 /* Does a server list parse?  0, or -1 with err set. */
 int shared_check_servers(const char *servers, char *err, size_t errlen);

@@ -14,15 +14,11 @@
 #include <string.h>
 
 #include "batch.h"
-#include "convert.h"
 #include "decoder.h"
-#include "encode.h"
-#include "index.h"
+#include "image/image.h"
 #include "jobs.h"
+#include "media/media.h"
 #include "pool.h"
-#include "seek.h"
-#include "select.h"
-#include "video.h"
 
 /* batch_resolve()'s callback: the entry's frame, GOP and plan in v. */
 static void resolve_entry(void *arg, struct batch_entry *e)

@@ -1,13 +1,12 @@
 /*
- * The decoder module's front: decoder_new/free, the submission of frame and
- * info jobs, the idle decoder contexts, and the job's own life (waiting for
- * its video, freeing).  The jobs themselves are frame_job.c's, batch_job.c's
- * and info_job.c's (jobs.h); the open videos are table.c's.
+ * The decoder module's front: decoder_new/free and the submission of frame
+ * and info jobs.  The jobs themselves are frame_job.c's, batch_job.c's and
+ * info_job.c's, what they share is job.c's (jobs.h); the open videos are
+ * media/table.c's.
  *
- * Locking: d->lock protects the idle and busy lists.  It is never held while
- * opening, indexing or decoding a file; borrow_ctx() waits on it (bounded)
- * for a busy context that will reach the frame it wants.  A job that needs a video another job is
- * loading is parked by the table and queued again when the load ends.
+ * Locking: d->lock (job.c's lists) is taken here only to drop an evicted
+ * video's idle contexts.  A job that needs a video another job is loading is
+ * parked by the table and queued again when the load ends.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -18,18 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "avlog.h"
+#include "../cache/shared.h"
 #include "batch.h"
 #include "decoder.h"
-#include "index.h"
+#include "image/image.h"
 #include "jobs.h"
+#include "media/media.h"
 #include "pool.h"
-#include "seek.h"
 #include "readahead.h"
-#include "sandbox.h"
-#include "shared.h"
-#include "table.h"
-#include "video.h"
 
 const char decoder_default_video_ext[] =
     "mp4,m4v,mov,qt,mkv,webm,avi,wmv,asf,flv,f4v,mpg,mpeg,mpe,m2v,m1v,vob,ts,m2ts,"
@@ -67,133 +62,7 @@ static void evict_video(void *arg, struct video *v)
     }
 }
 
-/* ---- decoder contexts -------------------------------------------------- */
-
-/* Is a borrowed context on v on its way to a frame before f, in f's GOP?
- * Then it can go on to f once it is back.  Under d->lock. */
-static int busy_ahead_of(const struct decoder *d, const struct video *v, size_t f)
-{
-    size_t key = index_seek_packet(&v->index, f);
-
-    for (const struct dec_ctx *c = d->busy; c; c = c->next)
-        if (c->video == v && c->borrowed_for < v->index.n_frames &&
-            index_seek_packet(&v->index, c->borrowed_for) == key &&
-            v->index.frames[c->borrowed_for].pts < v->index.frames[f].pts)
-            return 1;
-    return 0;
-}
-
-struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int threads,
-                           char *err, size_t errlen)
-{
-    struct dec_ctx **pp, **best, *c = NULL;
-    struct timespec deadline = {0};
-    int continues, timed_out = 0;
-
-    pthread_mutex_lock(&d->lock);
-    for (;;) {
-        best = NULL;
-        continues = 0;
-        for (pp = &d->idle; *pp; pp = &(*pp)->next) {
-            if ((*pp)->video != v)
-                continue;
-            if (dec_ctx_can_continue(*pp, f)) {
-                best = pp;
-                continues = 1;
-                break;
-            }
-            if (!best)
-                best = pp;
-        }
-        if (continues || timed_out || !busy_ahead_of(d, v, f))
-            break;
-        if (!deadline.tv_sec) {
-            clock_gettime(CLOCK_MONOTONIC, &deadline);
-            deadline.tv_sec += BORROW_WAIT_MS / 1000;
-            deadline.tv_nsec += (long)(BORROW_WAIT_MS % 1000) * 1000000;
-            if (deadline.tv_nsec >= 1000000000) {
-                deadline.tv_sec++;
-                deadline.tv_nsec -= 1000000000;
-            }
-        }
-        timed_out = pthread_cond_timedwait(&d->ctx_back, &d->lock, &deadline) == ETIMEDOUT;
-    }
-    if (best) {
-        c = *best;
-        *best = c->next;
-        d->n_idle--;
-        c->borrowed_for = f;
-        c->next = d->busy;
-        d->busy = c;
-    }
-    pthread_mutex_unlock(&d->lock);
-    if (!c) {
-        if (dec_ctx_open(v, threads, &c, err, errlen) < 0)
-            return NULL;
-        pthread_mutex_lock(&d->lock);
-        c->borrowed_for = f;
-        c->next = d->busy;
-        d->busy = c;
-        pthread_mutex_unlock(&d->lock);
-    }
-    dec_ctx_set_threads(c, threads);
-    c->skip_nonref = !d->cfg.decode_all;
-    return c;
-}
-
-void ctx_heading_to(struct decoder *d, struct dec_ctx *c, size_t f)
-{
-    pthread_mutex_lock(&d->lock);
-    c->borrowed_for = f;
-    pthread_mutex_unlock(&d->lock);
-}
-
-/* Keep a context for reuse; close the least recently used beyond the bound. */
-void return_ctx(struct decoder *d, struct dec_ctx *c)
-{
-    struct dec_ctx *victim = NULL, **pp;
-
-    pthread_mutex_lock(&d->lock);
-    for (pp = &d->busy; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    c->next = d->idle;
-    d->idle = c;
-    if (++d->n_idle > d->max_idle) {
-        for (pp = &d->idle; (*pp)->next; pp = &(*pp)->next)
-            ;
-        victim = *pp;
-        *pp = NULL;
-        d->n_idle--;
-    }
-    pthread_cond_broadcast(&d->ctx_back);
-    pthread_mutex_unlock(&d->lock);
-    if (victim) {
-        dec_ctx_close(victim);
-    }
-}
-
-/* ---- jobs -------------------------------------------------------------- */
-
-void job_free(struct job *j)
-{
-    batch_unref(j->batch);
-    image_free(&j->img);
-    video_unref(j->video);
-    if (j->fd >= 0)
-        close(j->fd);
-    free(j->path);
-    free(j);
-}
-
-int job_cancelled(void *arg)
-{
-    struct job *j = arg;
-
-    return atomic_load(&j->d->stopping) || (j->cancel && atomic_load(j->cancel));
-}
+/* ---- submission -------------------------------------------------------- */
 
 static int waiter_cancelled(struct table_waiter *w)
 {
@@ -233,35 +102,6 @@ static int submit(struct decoder *d, int fd, const char *path, const atomic_int 
     if ((ret = pool_submit(d->pool, run, j)) < 0)
         job_free(j);
     return ret;
-}
-
-/*
- * The job's video, or NULL: then *err < 0, or *err == TABLE_PARKED and the
- * job is parked (it runs again when the load it waits for ends, and must
- * return at once without completing).
- */
-struct video *job_video(struct job *j, int *err)
-{
-    struct video *v;
-
-    *err = table_get(j->d->videos, j->path, j->fd, &j->wait, &v);
-    if (*err != TABLE_PARKED)
-        j->fd = -1;
-    return v;
-}
-
-uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int never_wait(void *arg)
-{
-    (void)arg;
-    return 1;
 }
 
 int decoder_submit_frame(struct decoder *d, int fd, const char *path,
@@ -304,7 +144,7 @@ void decoder_stats(struct decoder *d, struct decoder_stats *out)
                                   d->shared != NULL};
 }
 
-/* Each worker's first act: the seccomp filter (sandbox.h). */
+/* Each worker's first act: the seccomp filter (media/sandbox.h). */
 static int enter_sandbox(char *err, size_t errlen)
 {
     return sandbox_enter(err, errlen);
@@ -333,9 +173,10 @@ struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t 
     }
     pthread_mutex_init(&d->batch_lock, NULL);
     avlog_install();
-    pipeline_version(d);
+    d->note_served = note_batches;
+    pipeline_version(d->load_shared.pipeline, cfg->png_level);
     if (cfg->shared_cache && !(d->shared = shared_new(cfg->shared_cache, cfg->shared_ttl,
-                                                      err, errlen))) {
+                                                      log_msg, err, errlen))) {
         decoder_free(d);
         return NULL;
     }

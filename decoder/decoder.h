@@ -23,17 +23,17 @@
  * Blocking
  *   decoder_submit_*() never blocks on decoding (it only queues); decoder_new()
  *   and decoder_free() may block briefly (thread start/join).  A job waiting
- *   for another job's index is parked and holds no worker (table.h).
+ *   for another job's index is parked and holds no worker (media/table.h).
  *
  * Sandbox
  *   Worker threads, and the codec threads they start, run under a seccomp
- *   filter that refuses opening files, sockets, exec and more (sandbox.h).
+ *   filter that refuses opening files, sockets, exec and more (media/sandbox.h).
  *
  * Errors (the one convention inside decoder/)
  *   Functions that can fail return 0 (or a count) on success and a negative
  *   AVERROR on failure (AVERROR(e) is -e, so errno values are the same
  *   convention), and fill a caller's `char *err, size_t errlen` with a
- *   readable reason, in FFmpeg's own words where it gave any (avlog.h).
+ *   readable reason, in FFmpeg's own words where it gave any (media/avlog.h).
  *   Constructors return NULL only when memory runs out.
  */
 #ifndef FRAMEFS_DECODER_H
@@ -44,35 +44,9 @@
 #include <stdint.h>
 
 #include "../cache/cache.h"
-
-/* The image formats a frame can be written in. */
-enum frame_format { FORMAT_PNG, FORMAT_JPEG, FORMAT_PPM, FORMAT_COUNT };
-
-/* How the image is made: a name's output keys after the mount's defaults. */
-struct output_spec {
-    enum frame_format format;
-    int max_width, max_height;   /* fit inside, never upscale; 0: no bound */
-    int rotate;                  /* 1: apply the display matrix; 0: as coded */
-    int square_pixels;           /* 1: stretch the width by the SAR */
-    int depth;                   /* bits per sample, 8 or 16 (PNG, PPM) */
-    int quality;                 /* JPEG quality 1..100 */
-    int keep_hdr;                /* hdr=keep: a PQ/HLG source's own values,
-                                  * 16-bit PNG or PPM; else tone-mapped */
-};
-
-/* The HDR transfer of a source (color.h). */
-enum hdr_kind { HDR_NONE, HDR_PQ, HDR_HLG };
-
-/* What becomes of the source's colors (output_plan.color). */
-enum plan_color {
-    PLAN_COLOR_AS_IS,            /* SDR: converted as decoded */
-    PLAN_COLOR_TONEMAP,          /* PQ/HLG to BT.709 SDR (tonemap.h) */
-    PLAN_COLOR_KEEP,             /* PQ/HLG values kept, 16 bits, cICP-tagged */
-};
-
-/* Bumped whenever the tone-mapping chain (tonemap.h) changes: keys of
- * tone-mapped frames and the shared cache's pipeline version carry it. */
-#define TONEMAP_VERSION 1
+#include "image/plan.h"
+#include "media/info.h"
+#include "media/log.h"       /* fs/ logs through the same lines */
 
 /* How a frame name gives its position. */
 enum time_kind {
@@ -92,45 +66,6 @@ struct frame_request {
     double after;
     struct output_spec out;
 };
-
-/*
- * The output as it will be made for one video: the spec resolved against the
- * video's coded size, sample aspect ratio and display matrix.  Two requests
- * whose plans are equal get the same pixels, so the plan (with the frame's
- * pts) is the cache key.
- */
-struct output_plan {
-    enum frame_format format;
-    int width, height;           /* of the image written */
-    int rotation[3];             /* transpose, reverse x, reverse y; 0s when none */
-    int depth;                   /* 8 or 16; 8 for JPEG */
-    int quality;                 /* JPEG only; 0 for the others */
-    enum plan_color color;
-};
-
-/* What the plan works from: the frame's coded size, its sample aspect ratio
- * (0/x or x/0 when unknown: square) and the display matrix's turn
- * (struct video's rotation). */
-struct output_source {
-    int width, height;
-    int sar_num, sar_den;
-    int rotation[3];
-    enum hdr_kind hdr;
-};
-
-/* Resolve spec against src into *plan (pure; unit-tested). */
-void output_plan_make(const struct output_spec *spec, const struct output_source *src,
-                      struct output_plan *plan);
-
-/* The cache key of the frame at `pts` (stream ticks) of the video whose keys
- * start with `prefix`, made as `plan`: equal inputs, equal keys; any
- * difference in the plan, a different key.  Returns its length, or -1 when
- * it does not fit in len bytes (then key is "").  Pure; unit-tested. */
-int frame_request_key(char *key, size_t len, const char *prefix, int64_t pts,
-                      const struct output_plan *plan);
-
-/* File name extension of a format, without the dot ("png", "jpg", "ppm"). */
-const char *output_format_ext(enum frame_format f);
 
 enum frame_status { FRAME_SUCCEEDED, FRAME_FAILED, FRAME_CANCELLED };
 
@@ -162,39 +97,6 @@ struct frame_result {
     char key[DECODER_KEY_MAX];   /* its cache key on success (decoder_cached()) */
 };
 
-/* The frames of a probed video (opaque): valid only during the info
- * callback whose video_info points at it. */
-struct video_frames;
-
-struct video_info {
-    int ok;                  /* 0: could not be opened as a video */
-    char error[256];
-    double duration;         /* seconds, end of last frame - start of file */
-    double start_time;       /* the container's start, seconds (pts of t=0) */
-    int width, height;       /* as displayed (after rotation) */
-    int coded_width, coded_height;
-    int display_width, display_height;   /* after rotation and the SAR */
-    int rotation;            /* display matrix, degrees clockwise: 0, 90, 180, 270 */
-    int sar_num, sar_den;    /* sample aspect ratio; 0:1 when unknown */
-    double frame_rate;       /* average, frames per second */
-    double real_frame_rate;  /* FFmpeg's r_frame_rate: the lowest rate that
-                              * times every frame */
-    char codec[32];
-    char profile[48];        /* "" when none */
-    char pix_fmt[32];
-    int bit_depth;           /* bits per sample of the decoded pixels */
-    /* Colorimetry as framefs takes it (color.h): FFmpeg's names, as tagged
-     * or, where untagged, as assumed (color_assumed names those, comma-
-     * separated: "color_space,color_range", or "none"). */
-    char color_space[32], color_range[16], color_primaries[32], color_transfer[32];
-    char color_assumed[64];
-    char hdr[8];             /* "pq", "hlg" or "none" */
-    size_t frame_count, keyframe_count;  /* from the index */
-    char format[64];         /* the container, FFmpeg's demuxer name(s) */
-    int64_t bit_rate;        /* the container's, bits per second; 0 unknown */
-    const struct video_frames *frames;   /* during the callback; NULL unless ok */
-};
-
 /* Frame i (presentation order, < info->frame_count) of a probed video: its
  * time in seconds from the start of the file, and whether it is a keyframe.
  * Only during the info callback. */
@@ -206,10 +108,10 @@ struct decoder_config {
     int workers;             /* worker threads, >= 1 */
     int decode_threads;      /* threads per decoder context, >= 1 */
     int png_level;           /* zlib level 0..9 */
-    int sandbox;             /* workers run under the seccomp filter (sandbox.h) */
+    int sandbox;             /* workers run under the seccomp filter (media/sandbox.h) */
     int decode_all;          /* decode unreferenced frames before a target too
-                              * (seek.h; for measuring what skipping saves) */
-    const char *shared_cache;    /* "HOST:PORT[+...]" (shared.h), or NULL */
+                              * (media/seek.h; for measuring what skipping saves) */
+    const char *shared_cache;    /* "HOST:PORT[+...]" (cache/shared.h), or NULL */
     int shared_ttl;          /* seconds values live there */
 };
 

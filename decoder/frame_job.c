@@ -3,7 +3,7 @@
  * found in the cache, parked on while another job produces it, fetched from
  * the shared cache or produced here (decode, convert, encode); and readahead
  * jobs, the frames a sequential reader will ask for next, into the cache
- * only.  Also what batch_job.c makes its frames with (jobs.h).
+ * only.
  *
  * Locking: none of its own (the cache, the table and readahead.c lock
  * inside).  A job waiting for a frame another job produces is parked on the
@@ -16,17 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "convert.h"
 #include "decoder.h"
-#include "encode.h"
+#include "image/image.h"
 #include "jobs.h"
+#include "media/media.h"
 #include "pool.h"
-#include "seek.h"
 #include "readahead.h"
-#include "select.h"
-#include "table.h"
-#include "video.h"
 
 /* A producer stops only when its own reader left and nobody else waits. */
 static int producer_should_stop(void *arg)
@@ -35,57 +30,6 @@ static int producer_should_stop(void *arg)
 
     return atomic_load(&j->d->stopping) ||
            (job_cancelled(j) && lru_waiters(j->d->cache, j->key) == 0);
-}
-
-static int64_t tol_ticks(const struct video *v, double s)
-{
-    if (isinf(s))
-        return INT64_MAX;
-    return video_span_ticks(v, s);
-}
-
-/* What the output plan of v's frames works from (the video's own size). */
-struct output_source video_source(const struct video *v)
-{
-    struct output_source src = {.width = v->codecpar->width, .height = v->codecpar->height,
-                                .sar_num = v->sar.num, .sar_den = v->sar.den,
-                                .hdr = v->color.hdr};
-
-    memcpy(src.rotation, v->rotation, sizeof(src.rotation));
-    return src;
-}
-
-/* The plan for a decoded frame: the job's, unless this frame's size or SAR
- * differs from the stream's (a mid-stream change): then made for it. */
-void frame_plan(const struct job *j, const struct video *v, const AVFrame *frame,
-                struct output_plan *plan)
-{
-    struct output_source src = video_source(v);
-
-    *plan = j->plan;
-    if (frame->width == src.width && frame->height == src.height &&
-        (!frame->sample_aspect_ratio.num ||
-         av_cmp_q(frame->sample_aspect_ratio, v->sar) == 0))
-        return;
-    src.width = frame->width;
-    src.height = frame->height;
-    if (frame->sample_aspect_ratio.num)
-        src = (struct output_source){src.width, src.height, frame->sample_aspect_ratio.num,
-                                     frame->sample_aspect_ratio.den,
-                                     {src.rotation[0], src.rotation[1], src.rotation[2]},
-                                     src.hdr};
-    output_plan_make(&j->req.out, &src, plan);
-}
-
-/* encode_offload's run: an idle worker takes the piece at once, or none. */
-static int offload_idle(void *pool, void (*fn)(void *arg, int unused), void *arg)
-{
-    return pool_submit_idle(pool, fn, arg) == 0;
-}
-
-void encode_offload_of(struct decoder *d, struct encode_offload *off)
-{
-    *off = (struct encode_offload){.run = offload_idle, .ctx = d->pool};
 }
 
 /* Decode, convert and encode frame f as the job's plan says, into a new
@@ -151,13 +95,6 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     return b;
 }
 
-/* The cache key of frame f's image as the job's plan makes it. */
-void frame_key(char key[DECODER_KEY_MAX], const struct video *v, size_t f,
-               const struct output_plan *plan)
-{
-    frame_request_key(key, DECODER_KEY_MAX, v->key_prefix, v->index.frames[f].pts, plan);
-}
-
 /* A frame produced ahead of a sequential reader, into the cache only.
  * Skipped once the reader went idle or elsewhere. */
 static void run_readahead(void *arg, int shutting_down)
@@ -211,39 +148,6 @@ static void read_ahead(struct decoder *d, const struct job *reader, struct video
             return;
         }
     }
-}
-
-/* The frame req names in v, by time, percentage or index; SELECT_NONE with
- * res->error set when there is none.  Sets res->requested_time. */
-ptrdiff_t resolve_request(const struct video *v, const struct frame_request *req,
-                          struct frame_result *res)
-{
-    const struct index *ix = &v->index;
-    double seconds = req->t;
-    ptrdiff_t f;
-    int64_t t;
-
-    if (req->kind == TIME_INDEX) {
-        if (req->n < 0 || (uint64_t)req->n >= ix->n_frames) {
-            snprintf(res->error, sizeof(res->error),
-                     "frame %lld is past the last frame (the video has %zu frames)",
-                     (long long)req->n, ix->n_frames);
-            return SELECT_NONE;
-        }
-        res->requested_time = video_seconds(v, ix->frames[req->n].pts);
-        return (ptrdiff_t)req->n;
-    }
-    if (req->kind == TIME_PERCENT)
-        seconds = req->t / 100 * v->info.duration;
-    t = video_ticks(v, seconds);
-    res->requested_time = video_seconds(v, t);
-    f = select_frame(ix->frames, ix->n_frames, t, tol_ticks(v, req->before),
-                     tol_ticks(v, req->after));
-    if (f == SELECT_NONE)
-        snprintf(res->error, sizeof(res->error),
-                 "time %.6f is past the end of the video (%.6f s)",
-                 res->requested_time, v->info.duration);
-    return f;
 }
 
 /* The job's result, completed: the callback, then the job goes. */
@@ -304,7 +208,7 @@ static void frame_complete(struct job *j, enum lru_status st, struct blob *b,
         res->height = b->height;
         res->image = b;
         snprintf(res->key, sizeof(res->key), "%s", j->key);
-        if (!note_batches(j->d, j->path, v, j->frame, &j->plan, b->size))
+        if (!j->d->note_served(j->d, j->path, v, j->frame, &j->plan, b->size))
             read_ahead(j->d, j, v, j->frame, b->size);
     }
     frame_finish(j);

@@ -10,8 +10,7 @@
 
 #include "decoder.h"
 #include "jobs.h"
-#include "table.h"
-#include "video.h"
+#include "media/media.h"
 
 /* A struct video_frames is the video itself, seen through these two. */
 double video_frames_time(const struct video_frames *vf, size_t i)

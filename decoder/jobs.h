@@ -2,20 +2,25 @@
  * decoder/jobs — private to decoder/: struct decoder, struct job, and what
  * the files that run jobs share.  The public interface is decoder.h.
  *
- *   decoder.c     the front: decoder_new/free, submission, the idle decoder
- *                 contexts, the job's own life (waiting for its video, freeing)
+ *   decoder.c     the front: decoder_new/free, submission
  *   frame_job.c   frame jobs (a request resolved, parked on or produced into
  *                 the cache) and readahead jobs
  *   batch_job.c   listing batches: runs, their encodes, noting served frames
  *   info_job.c    info jobs (probes) and the video_frames_* accessors
- *   share.c       the frame cache's link to the shared cache (shared.h)
+ *   shared_key.c  the frame cache's link to the shared cache (cache/shared.h)
+ *   request.c     what a request becomes for a video: its frame, plan, key
+ *   job.c         what every job uses: decoder contexts, its video, whether
+ *                 it should stop, an idle worker, its end
+ *
+ * Each calls only those listed below it (decoder.c sets note_served, so the
+ * frame jobs tell the batches without naming them).
  *
  * Ownership
  *   A job is malloc'd by whoever queues it and freed with job_free() by the
  *   run function that completes it: job_free() drops the references it holds
  *   (batch, video, image, fd, path).  Run functions are pool_fn: each runs
  *   exactly once per queued job, with shutting_down set when the pool stops,
- *   unless it parks the job (table.h, cache.h), which then runs again.
+ *   unless it parks the job (media/table.h, cache/cache.h), which then runs again.
  *   Blobs passed in are borrowed; blobs returned are one reference.
  *
  * Locking
@@ -27,7 +32,7 @@
  *   The run functions block on I/O, decoding and encoding; so do
  *   borrow_ctx() (when it opens a context) and job_video() (when it loads
  *   the video on this thread); shared_frame() waits for memcached and for
- *   another host (share.c).  Everything else here returns promptly.
+ *   another host (shared_key.c).  Everything else here returns promptly.
  */
 #ifndef FRAMEFS_JOBS_H
 #define FRAMEFS_JOBS_H
@@ -38,12 +43,10 @@
 #include <stdint.h>
 
 #include "../cache/cache.h"
-#include "convert.h"
 #include "decoder.h"
-#include "load.h"
+#include "image/image.h"
+#include "media/media.h"
 #include "pool.h"
-#include "table.h"
-#include "video.h"
 
 struct batch;
 struct dec_ctx;
@@ -70,6 +73,12 @@ struct decoder {
     struct batch **batches;
     size_t n_batches, cap_batches;
     atomic_int stopping;       /* decoder_free(): running decodes stop too */
+
+    /* Frame f of v, made as plan and `bytes` long, was served for `path`:
+     * note_batches() (batch_job.c), set by decoder_new(); 1 when it was an
+     * entry of a batch. */
+    int (*note_served)(struct decoder *d, const char *path, struct video *v, size_t f,
+                       const struct output_plan *plan, size_t bytes);
 };
 
 /* One queued request: a frame (frame_done set) or a probe (info_done set). */
@@ -96,7 +105,7 @@ struct job {
     int64_t pts;
 };
 
-/* ---- decoder.c: contexts and the job's life ------------------------------ */
+/* ---- job.c: contexts and the job's life ---------------------------------- */
 
 /* An idle context on v (the caller's until return_ctx()), preferring one that
  * reaches frame f without seeking, else a new one, decoding on `threads`
@@ -127,16 +136,19 @@ struct video *job_video(struct job *j, int *err);
 uint64_t now_ms(void);
 /* An lru_get() should_stop that never waits for another producer. */
 int never_wait(void *arg);
+/* Where an encoder hands half a large PNG: an idle worker of d's pool. */
+struct encode_offload;
+void encode_offload_of(struct decoder *d, struct encode_offload *off);
 
 /* ---- frame_job.c --------------------------------------------------------- */
 
 /* Run a frame job: resolve, find or produce, call frame_done, free. */
 void run_frame(void *arg, int shutting_down);
+
+/* ---- request.c ----------------------------------------------------------- */
+
 /* The output source (size, SAR, rotation) of v's stream. */
 struct output_source video_source(const struct video *v);
-/* Where an encoder hands half a large PNG: an idle worker of d's pool. */
-struct encode_offload;
-void encode_offload_of(struct decoder *d, struct encode_offload *off);
 /* The plan for a decoded frame of v: j->plan, or made for the frame's own
  * size or SAR when it differs from the stream's. */
 void frame_plan(const struct job *j, const struct video *v, const AVFrame *frame,
@@ -162,7 +174,7 @@ int note_batches(struct decoder *d, const char *path, struct video *v, size_t f,
 /* Run an info job: the video's info to info_done, then free. */
 void run_info(void *arg, int shutting_down);
 
-/* ---- share.c (only when d->shared) --------------------------------------- */
+/* ---- shared_key.c (only when d->shared) ---------------------------------- */
 
 /* Offer b, frame f of v made as plan here, to the other hosts (b borrowed). */
 void share_frame(struct decoder *d, const struct video *v, size_t f,
@@ -170,7 +182,5 @@ void share_frame(struct decoder *d, const struct video *v, size_t f,
 /* Frame f of v made as j->plan by another host (one reference), or NULL:
  * then this host makes it.  May wait for a host that holds its lease. */
 struct blob *shared_frame(struct job *j, const struct video *v, size_t f);
-/* Set d->load_shared.pipeline from the libraries and settings. */
-void pipeline_version(struct decoder *d);
 
 #endif

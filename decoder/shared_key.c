@@ -1,8 +1,8 @@
 /*
- * The frame cache's link to the shared cache (shared.c, memcached): the
+ * The frame cache's link to the shared cache (cache/shared.c, memcached): the
  * content-addressed key of a frame, offering a frame made here, taking one
- * another host made (waiting for it while that host holds the lease), and
- * the pipeline version every key names.  Frames go through here only with
+ * another host made (waiting for it while that host holds the lease).  Keys
+ * name the pipeline version (image/version.h).  Frames go through here only with
  * -o shared_cache.
  *
  * Locking: none of its own (shared.h's calls may come from any worker).
@@ -14,22 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavfilter/avfilter.h>
-#include <libavformat/avformat.h>
-#include <libavutil/version.h>
-#include <libdeflate.h>
-#include <libswscale/swscale.h>
-#include <png.h>
-#include <xxhash.h>
-#include <zimg.h>
 
+#include "../cache/shared.h"
 #include "decoder.h"
-#include "encode.h"
+#include "image/image.h"
 #include "jobs.h"
-#include "log.h"
-#include "shared.h"
-#include "video.h"
+#include "media/media.h"
 
 /* The shared key of frame f of v made as plan: content-addressed, so equal
  * on every host that has the same bytes under any path, and naming the
@@ -97,30 +87,4 @@ found:
         b->height = meta.height;
     }
     return b;
-}
-
-/*
- * What makes the bytes of a frame, for the shared cache's keys: framefs's
- * own format, the FFmpeg libraries, the tone-mapping chain, the encoders and
- * their settings, and the byte order.  Hosts that differ in any of it never share a value.
- */
-void pipeline_version(struct decoder *d)
-{
-    char text[512];
-    const uint16_t one = 1;
-    unsigned zmaj = 0, zmin = 0, zmic = 0;
-
-    zimg_get_version_info(&zmaj, &zmin, &zmic);     /* zscale's arithmetic */
-
-    snprintf(text, sizeof(text),
-             "framefs-values-1 encoders %d lavf %u lavc %u lavu %u sws %u lavfi %u zimg %u.%u.%u "
-             "tonemap %d png %s deflate %s turbojpeg png_level %d %s",
-             ENCODE_VERSION, avformat_version(), avcodec_version(), avutil_version(),
-             swscale_version(), avfilter_version(), zmaj, zmin, zmic, TONEMAP_VERSION,
-             png_get_libpng_ver(NULL),
-             LIBDEFLATE_VERSION_STRING,
-             d->cfg.png_level,
-             *(const uint8_t *)&one ? "le" : "be");
-    snprintf(d->load_shared.pipeline, sizeof(d->load_shared.pipeline), "%016llx",
-             (unsigned long long)XXH3_64bits(text, strlen(text)));
 }

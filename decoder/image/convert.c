@@ -15,7 +15,7 @@
 #include <libswscale/swscale.h>
 
 #include "convert.h"
-#include "decoder.h"
+#include "plan.h"
 #include "tonemap.h"
 
 /* 16384 x 8192: 512 MiB of RGBA at most per worker. */

@@ -1,5 +1,5 @@
 /*
- * decoder/convert — decoded AVFrame -> RGB or RGBA pixels, 8 or 16 bits per
+ * decoder/image/convert — decoded AVFrame -> RGB or RGBA pixels, 8 or 16 bits per
  * sample, converted the way `ffmpeg -i FILE -pix_fmt rgb24` (or rgb48be)
  * converts them (libswscale with the CLI's default flags, the frame's own
  * colorspace and range) and turned upright the way the CLI's autorotate does
@@ -24,7 +24,7 @@
 #include <libavutil/frame.h>
 #include <libavutil/mastering_display_metadata.h>
 
-#include "color.h"
+#include "../media/color.h"
 
 /* What an image's values mean, for the color chunks of its file. */
 struct image_color {

@@ -1,4 +1,4 @@
-/* decoder/encode — the format dispatch (encode.h). */
+/* decoder/image/encode — the format dispatch (encode.h). */
 #include <stdio.h>
 
 #include "encode.h"

@@ -1,5 +1,5 @@
 /*
- * decoder/encode — RGB(A) pixels -> image file bytes in memory: PNG (libpng
+ * decoder/image/encode — RGB(A) pixels -> image file bytes in memory: PNG (libpng
  * and libdeflate), JPEG (libturbojpeg) and binary PPM.  Each encoder is a pure
  * function of its inputs (same pixels and settings, same bytes) and
  * thread-safe; none opens anything.
@@ -7,9 +7,9 @@
 #ifndef FRAMEFS_ENCODE_H
 #define FRAMEFS_ENCODE_H
 
-#include "../cache/cache.h"
+#include "../../cache/cache.h"
 #include "convert.h"
-#include "decoder.h"
+#include "plan.h"
 
 /* Bumped whenever the same pixels and settings come out as other bytes
  * (the shared cache's keys carry it: hosts of two versions never swap

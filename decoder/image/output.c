@@ -1,5 +1,5 @@
 /*
- * decoder/output — the output plan of a frame request and its cache key.
+ * decoder/image/output — the output plan of a frame request and its cache key.
  * Pure functions: no allocation, no FFmpeg, no locks (decoder.h).
  *
  * Geometry, in the order the pixels go through it:
@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decoder.h"
+#include "plan.h"
 
 static const char *const format_ext[FORMAT_COUNT] = {
     [FORMAT_PNG] = "png",

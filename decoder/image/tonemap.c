@@ -1,5 +1,5 @@
 /*
- * decoder/tonemap — the HDR to SDR chain as a libavfilter graph
+ * decoder/image/tonemap — the HDR to SDR chain as a libavfilter graph
  * (tonemap.h): buffer -> TONEMAP_CHAIN_* -> buffersink, one thread.
  *
  * Each worker thread keeps its graph (as encode_png.c keeps its

@@ -1,5 +1,5 @@
 /*
- * decoder/tonemap — a PQ or HLG frame to BT.709 SDR, by one fixed
+ * decoder/image/tonemap — a PQ or HLG frame to BT.709 SDR, by one fixed
  * libavfilter chain (zimg's zscale and FFmpeg's tonemap), the same as
  *
  *   ffmpeg -i HDR -filter_threads 1 -vf TONEMAP_CHAIN_8 -pix_fmt rgb24 ...
@@ -26,8 +26,8 @@
 
 #include <libavutil/frame.h>
 
-#include "color.h"
-#include "decoder.h"      /* TONEMAP_VERSION */
+#include "../media/color.h"
+#include "plan.h"           /* TONEMAP_VERSION */
 
 #define TONEMAP_CHAIN_HEAD "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709," \
                            "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format="

@@ -1,5 +1,5 @@
 /*
- * decoder/zrle — run-length + Huffman zlib streams (zrle.h).
+ * decoder/image/zrle — run-length + Huffman zlib streams (zrle.h).
  *
  * Per block of ZRLE_BLOCK input bytes: tokenize (literals, and runs of
  * 3..258 copies of the previous byte as matches at distance 1) while

@@ -1,5 +1,5 @@
 /*
- * decoder/zrle — a zlib stream (RFC 1950/1951) made by run-length and
+ * decoder/image/zrle — a zlib stream (RFC 1950/1951) made by run-length and
  * Huffman coding only: each byte is a literal, or a run of copies of the
  * byte before it (a match at distance 1), in dynamic-Huffman blocks.  This
  * is zlib's Z_RLE strategy.  On filtered video frames it is both faster

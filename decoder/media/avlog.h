@@ -1,5 +1,5 @@
 /*
- * decoder/avlog — keeps FFmpeg's last error message per thread, so a failure
+ * decoder/media/avlog — keeps FFmpeg's last error message per thread, so a failure
  * can say why in FFmpeg's own words ("moov atom not found") instead of the
  * generic AVERROR text, and routes FFmpeg's messages to log.h (errors; and
  * warnings with -o verbose).  avlog_install() once, after log_init(), before

@@ -1,4 +1,4 @@
-/* decoder/color — a video's colorimetry, tagged or assumed (color.h). */
+/* decoder/media/color — a video's colorimetry, tagged or assumed (color.h). */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * decoder/color — what colors a video's pixels are in, and what framefs
+ * decoder/media/color — what colors a video's pixels are in, and what framefs
  * assumes where the file does not say.
  *
  * A video's colorimetry is resolved once, when it is probed, from its
@@ -31,7 +31,7 @@
 #include <libavutil/frame.h>
 #include <libavutil/mastering_display_metadata.h>
 
-#include "decoder.h"      /* enum hdr_kind */
+#include "info.h"           /* enum hdr_kind */
 
 /* Which of struct video_color's values were assumed, not tagged. */
 #define COLOR_ASSUMED_MATRIX    1u

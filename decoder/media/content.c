@@ -1,4 +1,4 @@
-/* decoder/content — see content.h. */
+/* decoder/media/content — see content.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

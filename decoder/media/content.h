@@ -1,5 +1,5 @@
 /*
- * decoder/content — a version's content id: XXH3-128 of all its bytes, in
+ * decoder/media/content — a version's content id: XXH3-128 of all its bytes, in
  * hex.  It names the video across hosts (decoder/shared.h), where paths,
  * inodes and mtimes mean nothing.  Computed in one sequential pass over the
  * fd before the packet scan, since a host must know it to find an index

@@ -1,5 +1,5 @@
 /*
- * decoder/fdio — demuxers that read one already-opened file and nothing else.
+ * decoder/media/fdio — demuxers that read one already-opened file and nothing else.
  *
  * A video is opened once per version, by the FUSE thread that checked where it
  * lies (fs/source.c); the decoder only ever sees that fd.  Every demuxer

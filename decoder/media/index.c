@@ -1,5 +1,5 @@
 /*
- * decoder/index — see index.h.  Arrays grow geometrically; the frame list is
+ * decoder/media/index — see index.h.  Arrays grow geometrically; the frame list is
  * sorted once at the end, so a scan costs O(n log n) however the file orders
  * its timestamps.
  */

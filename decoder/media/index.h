@@ -1,5 +1,5 @@
 /*
- * decoder/index — a video stream's packet and frame index, as a pure module:
+ * decoder/media/index — a video stream's packet and frame index, as a pure module:
  * no FFmpeg, no locks, no I/O.  Unit-tested with synthetic streams.
  *
  * Built by one thread (video.c's packet scan, or the decode-to-index pass)

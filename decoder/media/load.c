@@ -1,5 +1,5 @@
 /*
- * decoder/load — see load.h.  Decoding to index is the FFMS2 way for streams
+ * decoder/media/load — see load.h.  Decoding to index is the FFMS2 way for streams
  * without pts (MPEG-PS/ES, some AVI): frames are named as a full decode
  * names them.  It costs one decode of the file, once per version.
  */

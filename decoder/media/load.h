@@ -1,5 +1,5 @@
 /*
- * decoder/load — load one version of a video: probe and packet scan
+ * decoder/media/load — load one version of a video: probe and packet scan
  * (video.c), then, for streams whose packets carry no timestamps, one decode
  * of the whole stream to learn the frames' times (seek.c's decoder), then
  * finish the index.  Runs on the calling thread and may block for as long as
@@ -9,7 +9,7 @@
 #ifndef FRAMEFS_LOAD_H
 #define FRAMEFS_LOAD_H
 
-#include "shared.h"
+#include "../../cache/shared.h"
 #include "video.h"
 
 /* With a shared cache (decoder/shared.h): the content id is computed first,
@@ -17,7 +17,7 @@
  * (no scan, no decoding), else made here and stored for the others. */
 struct load_shared {
     struct shared *shared;
-    char pipeline[17];           /* what made the values (share.c) */
+    char pipeline[17];           /* what made the values (image/version.h) */
 };
 
 /* Takes ownership of fd.  sh may be NULL.  NULL only on ENOMEM (fd closed). */

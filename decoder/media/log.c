@@ -1,4 +1,4 @@
-/* decoder/log — see log.h. */
+/* decoder/media/log — see log.h. */
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>

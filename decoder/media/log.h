@@ -1,5 +1,5 @@
 /*
- * decoder/log — where framefs's messages go: stderr in the foreground,
+ * decoder/media/log — where framefs's messages go: stderr in the foreground,
  * syslog (LOG_DAEMON, tagged "framefs") once daemonized.  One line per
  * message, written in one call, so lines from several threads never mix.
  * FFmpeg's own messages come here too (avlog.c), with their level, at most

@@ -1,5 +1,5 @@
 /*
- * decoder/sandbox — the seccomp filter a decoder worker thread puts on itself
+ * decoder/media/sandbox — the seccomp filter a decoder worker thread puts on itself
  * before it touches any media.  A worker needs no path at all: every file it
  * reads comes as an fd opened by the FUSE thread that checked it, so the
  * filter refuses every call that names or creates a file, reaches the network,

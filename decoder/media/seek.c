@@ -10,7 +10,6 @@
 #include <stdlib.h>
 
 #include "avlog.h"
-#include "convert.h"
 #include "fdio.h"
 #include "log.h"
 #include "seek.h"
@@ -99,7 +98,8 @@ void dec_ctx_close(struct dec_ctx *c)
 {
     if (!c)
         return;
-    convert_free(&c->convert);
+    if (c->free_convert)
+        c->free_convert(&c->convert);
     av_frame_free(&c->frame);
     av_frame_free(&c->cand);
     av_frame_free(&c->out);

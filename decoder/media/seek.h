@@ -1,5 +1,5 @@
 /*
- * decoder/seek — a decoder context: one demuxer + codec positioned somewhere
+ * decoder/media/seek — a decoder context: one demuxer + codec positioned somewhere
  * in one video, able to hand out the decoded frame for an index entry.
  *
  * A dec_ctx is used by one thread at a time (the pool lends it out under its
@@ -42,7 +42,11 @@ struct dec_ctx {
     double seek_ms, decode_ms;   /* the last dec_ctx_get(): time seeking, decoding */
     struct dec_ctx *next;    /* idle or busy list (decoder.c) */
     size_t borrowed_for;     /* while busy: the frame it was borrowed for */
-    void *convert;           /* conversion state (convert.c) */
+    /* The conversion state the jobs keep with the context (image/convert.c),
+     * and what frees it at dec_ctx_close() (set by whoever opened it: this
+     * floor knows nothing of conversions). */
+    void *convert;
+    void (*free_convert)(void **state);
 };
 
 /*

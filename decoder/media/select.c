@@ -1,5 +1,5 @@
 /*
- * decoder/select — SPEC's selection rule (see select.h).
+ * decoder/media/select — SPEC's selection rule (see select.h).
  *
  * A request touches a contiguous run of acceptable frames around the frame
  * that contains t, so the work is two binary searches for the ends of that

@@ -1,5 +1,5 @@
 /*
- * decoder/select — SPEC's selection rule as a pure function over a frame list.
+ * decoder/media/select — SPEC's selection rule as a pure function over a frame list.
  * No allocation, no locks, no FFmpeg: unit-tested with synthetic lists.
  *
  * Frames are given in presentation order (pts strictly increasing).  Frame i

@@ -1,5 +1,5 @@
 /*
- * decoder/table — see table.h.  A fixed array of slots, evicting the least
+ * decoder/media/table — see table.h.  A fixed array of slots, evicting the least
  * recently used loaded video when full.
  */
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * decoder/table — the open videos, one version per path, each loaded once.
+ * decoder/media/table — the open videos, one version per path, each loaded once.
  *
  * A request for a video that another request is loading does not wait on a
  * thread: it is parked on the slot and resumed (its resume callback runs)

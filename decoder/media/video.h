@@ -1,5 +1,5 @@
 /*
- * decoder/video — one source video: identity, metadata and frame index.
+ * decoder/media/video — one source video: identity, metadata and frame index.
  *
  * A struct video is created by video_open() from an fd (probed and indexed by
  * one packet scan, nothing decoded), finished by video_finish() and
@@ -21,7 +21,7 @@
 
 #include "color.h"
 #include "content.h"
-#include "decoder.h"
+#include "info.h"
 #include "index.h"
 
 /* What identifies one version of a source file. */

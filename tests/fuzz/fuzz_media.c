@@ -17,7 +17,7 @@
  *                      prefix + a real file).
  *
  * The file is written to a memfd: the decoder reads only fds, through
- * decoder/fdio.c's pread AVIOContext, so this is exactly the production
+ * decoder/media/fdio.c's pread AVIOContext, so this is exactly the production
  * path (fs/source.c opens the file, the decoder never opens anything).
  *
  * Every input gets a budget: the stop callback the decoder polls at every
@@ -48,16 +48,16 @@
 #include <png.h>
 
 #include "../../cache/cache.h"
-#include "../../decoder/avlog.h"
-#include "../../decoder/convert.h"
-#include "../../decoder/encode.h"
-#include "../../decoder/log.h"
-#include "../../decoder/fdio.h"
-#include "../../decoder/index.h"
-#include "../../decoder/load.h"
-#include "../../decoder/seek.h"
-#include "../../decoder/select.h"
-#include "../../decoder/video.h"
+#include "../../decoder/media/avlog.h"
+#include "../../decoder/image/convert.h"
+#include "../../decoder/image/encode.h"
+#include "../../decoder/media/log.h"
+#include "../../decoder/media/fdio.h"
+#include "../../decoder/media/index.h"
+#include "../../decoder/media/load.h"
+#include "../../decoder/media/seek.h"
+#include "../../decoder/media/select.h"
+#include "../../decoder/media/video.h"
 
 #define CHECK(cond) do { if (!(cond)) { \
         fprintf(stderr, "fuzz_media: invariant broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
@@ -305,6 +305,7 @@ static void request(struct video *v, struct dec_ctx **ctx, unsigned char tb, uns
         CHECK(!*ctx && err[0]);
         return;
     }
+    (*ctx)->free_convert = convert_free;
     ret = dec_ctx_get(*ctx, (size_t)f, budget_stop, &bud, &frame, err, sizeof(err));
     SAY("  get: %d %s (%ld packets polled)\n", ret, ret == AVERROR_EXIT ? "stopped" : err,
         bud.polls);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sandboxed decoding: every decoder worker thread, and every FFmpeg frame
-# thread the workers start, runs under the seccomp filter (decoder/sandbox.h):
+# thread the workers start, runs under the seccomp filter (decoder/media/sandbox.h):
 # /proc/PID/task/*/status shows "Seccomp: 2" for each of them while a slow
 # frame decodes on frame threads.  The FUSE, inotify and invalidation threads
 # stay unfiltered (they open files for the workers).  That a filtered

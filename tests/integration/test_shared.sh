@@ -442,7 +442,7 @@ unmount_framefs "$B3"
 # ---- single flight: two hosts ask for a slow frame at once, one decodes ----
 # 1080p noisy H.264, keyframes every 20 frames: n=32 decodes 13 frames.  A
 # host that finds the lease taken waits 1.5 times its own mean time to make a
-# frame (0.1 to 3 s; share.c, the mean from frame_job.c): each mount first
+# frame (0.1 to 3 s; decoder/shared_key.c, the mean from frame_job.c): each mount first
 # makes a deeper frame (n=16, n=17: 17 and 18 frames decoded), so that its
 # wait covers the other's decode.
 ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=s=1920x1080:r=25:d=1.6,noise=alls=12:allf=t" \
@@ -479,7 +479,7 @@ mc_kill "$MC1_PID"
 
 # ---- a host that died holding a lease: the others wait a bounded time ----
 # A makes a frame; its key is the new value memcached lists.  The value is
-# deleted and its lease (L:KEY, as shared.c takes it) planted for a minute,
+# deleted and its lease (L:KEY, as cache/shared.c takes it) planted for a minute,
 # as a host leaves it that died while decoding: B still reads the frame,
 # within the wait's bound (3 s at most) and its own decode.
 mc_keys >"$WORK/keys-lease"

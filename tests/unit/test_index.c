@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../decoder/index.h"
+#include "../../decoder/media/index.h"
 #include "unit.h"
 
 #define NOPTS INDEX_NOPTS

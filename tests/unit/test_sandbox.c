@@ -21,7 +21,7 @@
 
 #include <libavcodec/avcodec.h>
 
-#include "../../decoder/sandbox.h"
+#include "../../decoder/media/sandbox.h"
 #include "unit.h"
 
 static const char content[] = "framefs sandbox test\n";

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../decoder/select.h"
+#include "../../decoder/media/select.h"
 #include "unit.h"
 
 #define NONE SELECT_NONE

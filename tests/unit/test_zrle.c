@@ -12,7 +12,7 @@
 
 #include <libdeflate.h>
 
-#include "../../decoder/zrle.h"
+#include "../../decoder/image/zrle.h"
 #include "unit.h"
 
 static uint64_t rng = 88172645463325252ull;
