@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../decoder/log.h"
 #include "name.h"
 #include "ops.h"
 #include "xattr.h"

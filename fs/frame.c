@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../decoder/log.h"
 #include "name.h"
 #include "ops.h"
 #include "xattr.h"
@@ -38,7 +37,8 @@ static struct node *frame_node(struct pending *p, const struct frame_meta *m)
     return n;
 }
 
-void frame_reply_cancelled(struct pending *p)
+/* Answer a pending frame lookup with a `cancelled` entry (cancel-all). */
+static void frame_reply_cancelled(struct pending *p)
 {
     struct frame_meta m;
     struct node *n;
@@ -175,6 +175,7 @@ void frame_lookup(fuse_req_t req, struct fs *fs, struct node *video, const char 
         return (void)fuse_reply_err(req, ENOMEM);
     }
     p->src = st;
+    p->reply_cancelled = frame_reply_cancelled;
     submit_frame(p, &fr, frame_done);
 }
 

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "../decoder/log.h"
 #include "name.h"
 
 struct options {

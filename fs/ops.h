@@ -2,7 +2,7 @@
  * fs/ops — what the FUSE handlers share, private to fs/.  ops.c holds the
  * fuse_lowlevel_ops table and dispatches each request on the node's kind to
  * the file that serves that kind: dir.c (source and video directories),
- * frame.c (frames), passthrough.c (plain files).  request.c holds requests
+ * frame.c (frames), passthrough.c (plain files).  request.h holds requests
  * waiting on the decoder and the replies they share.  A new node kind adds
  * its case to ops.c's dispatch and its handlers in a file of its own.
  *
@@ -36,63 +36,7 @@
 #include <sys/stat.h>
 
 #include "fs.h"
-
-struct xattr_set;
-
-static inline struct fs *fs_of(fuse_req_t req)
-{
-    return fuse_req_userdata(req);
-}
-
-/* ---- request.c: requests waiting on the decoder, shared replies ---- */
-
-enum pending_kind { P_LOOKUP, P_OPEN, P_OPENDIR, P_GETXATTR, P_LISTXATTR };
-
-struct pending {
-    enum pending_kind kind;
-    fuse_req_t req;
-    struct fs *fs;
-    atomic_int cancel;            /* set by the interrupt callback, or cancel-all */
-    atomic_int replied;           /* the reply is taken: by the completion or
-                                     by cancel-all, whichever comes first */
-    struct pending *prev, *next;  /* fs->pending, while submitted */
-    struct node *node;            /* lookup: the parent; others: the node */
-    char *name;                   /* lookup: the child; getxattr: the attr */
-    size_t size;                  /* getxattr/listxattr buffer size */
-    struct stat src;              /* lookup: the video's stat at request time */
-    struct fuse_file_info fi;     /* open/opendir */
-};
-
-/* A pending request on node n; NULL on ENOMEM. */
-struct pending *pending_new(fuse_req_t req, enum pending_kind kind, struct node *n);
-void pending_free(struct pending *p);
-/* Called first by every completion: after it, no interrupt callback and no
- * cancel-all touches p.  Returns 1 when the completion replies, 0 when
- * cancel-all already did (then the completion only frees). */
-int pending_finish(struct pending *p);
-
-/* Cancel-all (setfattr -n user.cancel -v all): every request waiting on the
- * decoder for the video at `path` (every video when NULL) is answered now,
- * lookups of frames with a `cancelled` entry, the others with ECANCELED, and
- * its job and the video's batches are told to stop.  Returns how many were
- * answered.  Never blocks on the decoder. */
-int pending_cancel_all(struct fs *fs, const char *path);
-
-/* Open p->node's video, register for interrupts and queue a job that `done`
- * completes on a worker; when that fails, reply the error at once. */
-void submit_frame(struct pending *p, const struct frame_request *fr, frame_done_fn done);
-void submit_info(struct pending *p, info_done_fn done);
-
-/* Reply the entry of n (one lookup, given back if the reply fails).  A
- * frame that did not succeed has no entry timeout: the next lookup asks
- * again (and a cancelled one is produced afresh). */
-void reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *src);
-/* Reply "no such name", cached for the entry timeout. */
-void reply_negative(fuse_req_t req, struct fs *fs);
-/* getxattr and listxattr replies from a set, by xattr.h's size rules. */
-void reply_xattr_value(fuse_req_t req, const struct xattr_set *s, const char *name,
-                       size_t size);
-void reply_xattr_list(fuse_req_t req, const struct xattr_set *s, size_t size);
+#include "request.h"
 
 /* ---- dir.c: source directories, video directories, listings ---- */
 
@@ -112,8 +56,6 @@ void video_listxattr(fuse_req_t req, struct node *video, size_t size);
 
 /* A name in a video directory or a view: a frame name, produced at lookup. */
 void frame_lookup(fuse_req_t req, struct fs *fs, struct node *video, const char *name);
-/* Answer a pending frame lookup with a `cancelled` entry (cancel-all). */
-void frame_reply_cancelled(struct pending *p);
 void frame_open(fuse_req_t req, struct fs *fs, struct node *n, struct fuse_file_info *fi);
 void frame_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void frame_release(struct fuse_file_info *fi);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "request.h"
 #include "xattr.h"
 
 /* ---- requests waiting on the decoder ------------------------------------ */
@@ -77,9 +77,8 @@ int pending_cancel_all(struct fs *fs, const char *path)
         if (atomic_exchange(&p->replied, 1))
             continue;                         /* its completion is replying */
         fuse_req_interrupt_func(p->req, NULL, NULL);
-        if (p->kind == P_LOOKUP && p->node->kind != NODE_DIR && p->name &&
-            strcmp(p->name, "info.json") != 0)
-            frame_reply_cancelled(p);
+        if (p->reply_cancelled)
+            p->reply_cancelled(p);
         else
             fuse_reply_err(p->req, ECANCELED);
         n++;
