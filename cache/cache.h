@@ -1,6 +1,10 @@
 /*
- * cache/ — immutable refcounted byte buffers and a byte-bounded LRU of them
- * with single-flight production.  libc + pthread only: no FFmpeg, no FUSE.
+ * cache/ — the bottom floor: where bytes are kept, knowing nothing of what
+ * they are.  This header (blob.c, lru.c): immutable refcounted byte buffers
+ * and a byte-bounded LRU of them with single-flight production, the memory
+ * tier.  shared.h (shared.c): the memcached client, the tier shared by hosts.
+ * No FFmpeg and no FUSE here; the keys are made above (decoder/).  Start with
+ * struct blob, then lru_get().
  *
  * Ownership
  *   struct blob: immutable once published, refcounted (atomic).  blob_new()

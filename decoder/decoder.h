@@ -3,6 +3,13 @@
  * pool of worker threads.  Uses FFmpeg, libpng and cache/; never FUSE, and
  * this header exposes no libav* type.
  *
+ * Map: three floors.  This folder's own files are the top: decoder.c (this
+ * header's front), the jobs (frame_job.c, batch_job.c, info_job.c) and what
+ * they share (jobs.h: request.c, shared_key.c, job.c), over batch.c,
+ * readahead.c and pool.c.  Under it image/ (image.h: plan, convert, encode)
+ * and, under that, media/ (media.h: open, index, position, decode).  Start at
+ * run_frame() in frame_job.c.
+ *
  * Ownership
  *   struct decoder owns the worker threads, the open videos (their indexes and
  *   idle decoder contexts) and the frame cache.  decoder_free() stops the

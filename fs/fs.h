@@ -1,4 +1,14 @@
 /*
+ * fs/ — the top floor: FUSE's low-level API over decoder.h, never libav*.
+ * main.c parses options and runs the session; ops.c is the operations table
+ * and dispatches on a node's kind to dir.c (source and video directories),
+ * frame.c (frames), view.c (views), info.c (info.json) and passthrough.c
+ * (plain files), each of which calls down to request.c (requests waiting on
+ * the decoder, cancel-all, shared replies); under those: xattr.c, name.c (the
+ * frame-name grammar), source.c (SOURCE_DIR, opened safely), inode.c (the
+ * inode table), inval.c and watch.c (inotify, kernel invalidation).  Start
+ * at ops.c, then frame.c.
+ *
  * fs/fs — the mounted filesystem's state, shared by main.c (which builds it
  * and tears it down), the FUSE handlers (ops.h) and source.c (the read-only
  * view of SOURCE_DIR).
