@@ -47,6 +47,7 @@ struct fs {
     double timeout;               /* entry and attribute timeout, seconds */
     struct inval *inval;          /* entry invalidation thread */
     pthread_mutex_t pending_lock; /* the requests waiting on the decoder */
+    int parallel_dirops;          /* asked for and offered at INIT (ops.c, handshake.h) */
     struct pending *pending;      /* (request.c), for cancel-all */
     struct watch *watch;          /* inotify on the source directories */
 };

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "handshake.h"
 #include "name.h"
 
 struct options {
@@ -379,6 +380,9 @@ int main(int argc, char *argv[])
     fuse_daemonize(cl.foreground);
     if (!cl.foreground)
         log_to_syslog();          /* stderr is /dev/null now */
+    /* INIT first, before any thread may write to the session's fd. */
+    if (handshake_init(se, &fs.parallel_dirops) < 0)
+        goto out_unmount;
     /* Threads start after daemonizing: fork keeps only the calling thread. */
     fs.inval = inval_start(se);
     fs.watch = watch_start(fs.inval);

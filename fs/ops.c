@@ -21,13 +21,16 @@
  * line for each other's decodes (and a cancel-all can answer only the one
  * that reached us).  Handlers are safe for it: the inode table is locked,
  * and the first reply for a new name wins (frame.c).  libfuse 3.14 (Debian
- * 12) accepts the flag but never passes it on to the kernel (README,
- * "Limits"); later libfuse versions do. */
+ * 12) accepts the flag but never passes it on to the kernel: handshake.c
+ * sets it in the INIT reply itself. */
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-    (void)userdata;
-    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+    struct fs *fs = userdata;
+
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+        fs->parallel_dirops = 1;
+    }
 }
 
 /* ---- lookup / forget / getattr ------------------------------------------ */
