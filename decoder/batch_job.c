@@ -138,7 +138,8 @@ static void produce_entry(struct job *run, struct dec_ctx **c, const struct batc
     int threads = batch_runs_active(run->batch) > 1 ? 1 : d->cfg.decode_threads;
 
     if (!batch_should_stop(run) &&
-        (*c || (*c = borrow_ctx(d, v, e->frame, threads, err, sizeof(err)))) &&
+        (*c || (*c = borrow_ctx(d, v, e->frame, threads, batch_should_stop, run, err,
+                                  sizeof(err)))) &&
         (enc = calloc(1, sizeof(*enc)))) {
         ctx_heading_to(d, *c, e->frame);
         if (dec_ctx_get(*c, e->frame, batch_should_stop, run, &frame, err, sizeof(err)) >= 0) {

@@ -37,7 +37,8 @@ static int producer_should_stop(void *arg)
 static struct blob *produce(struct job *j, struct video *v, size_t f,
                             char *err, size_t errlen, int *cancelled)
 {
-    struct dec_ctx *c = borrow_ctx(j->d, v, f, j->d->cfg.decode_threads, err, errlen);
+    struct dec_ctx *c = borrow_ctx(j->d, v, f, j->d->cfg.decode_threads, producer_should_stop, j,
+                                   err, errlen);
     struct output_plan plan;
     struct image img;
     struct blob *b = NULL;
@@ -47,8 +48,10 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     struct frame_timing *tm = &j->res.timing;
     double t0;
 
-    if (!c)
+    if (!c) {
+        *cancelled = producer_should_stop(j);
         return NULL;
+    }
     atomic_fetch_add(&j->d->decodes, 1);
     ret = dec_ctx_get(c, f, producer_should_stop, j, &frame, err, errlen);
     tm->produced = 1;

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,11 +37,31 @@ static int busy_ahead_of(const struct decoder *d, const struct video *v, size_t 
     return 0;
 }
 
+/* now + ms on CLOCK_MONOTONIC (the clock ctx_back waits on). */
+static struct timespec after_ms(long ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
+}
+
+static int later(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec != b->tv_sec ? a->tv_sec > b->tv_sec : a->tv_nsec > b->tv_nsec;
+}
+
 struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int threads,
-                           char *err, size_t errlen)
+                           int (*stop)(void *), void *stop_arg, char *err, size_t errlen)
 {
     struct dec_ctx **pp, **best, *c = NULL;
-    struct timespec deadline = {0};
+    struct timespec deadline = {0}, slice;
     int continues, timed_out = 0;
 
     pthread_mutex_lock(&d->lock);
@@ -60,16 +81,18 @@ struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int thr
         }
         if (continues || timed_out || !busy_ahead_of(d, v, f))
             break;
-        if (!deadline.tv_sec) {
-            clock_gettime(CLOCK_MONOTONIC, &deadline);
-            deadline.tv_sec += BORROW_WAIT_MS / 1000;
-            deadline.tv_nsec += (long)(BORROW_WAIT_MS % 1000) * 1000000;
-            if (deadline.tv_nsec >= 1000000000) {
-                deadline.tv_sec++;
-                deadline.tv_nsec -= 1000000000;
-            }
+        if (stop(stop_arg)) {           /* checked at least every slice */
+            pthread_mutex_unlock(&d->lock);
+            snprintf(err, errlen, "cancelled while waiting for a decoder");
+            return NULL;
         }
-        timed_out = pthread_cond_timedwait(&d->ctx_back, &d->lock, &deadline) == ETIMEDOUT;
+        if (!deadline.tv_sec)
+            deadline = after_ms(BORROW_WAIT_MS);
+        slice = after_ms(BORROW_STOP_POLL_MS);
+        if (later(&slice, &deadline))
+            slice = deadline;
+        if (pthread_cond_timedwait(&d->ctx_back, &d->lock, &slice) == ETIMEDOUT)
+            timed_out = !later(&deadline, &slice);
     }
     if (best) {
         c = *best;

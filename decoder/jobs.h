@@ -112,10 +112,13 @@ struct job {
  * threads from its next seek; NULL with err filled.  When a borrowed context
  * is on its way to a frame before f in f's GOP, waits (up to
  * BORROW_WAIT_MS) for it rather than seeking to the GOP's start again: a
- * sequential reader's readahead jobs then share one decoder.  May block. */
+ * sequential reader's readahead jobs then share one decoder.  The wait
+ * polls stop(stop_arg) every BORROW_STOP_POLL_MS: when it says stop, NULL
+ * with err "cancelled ...".  May block. */
 #define BORROW_WAIT_MS 1000
+#define BORROW_STOP_POLL_MS 20
 struct dec_ctx *borrow_ctx(struct decoder *d, struct video *v, size_t f, int threads,
-                           char *err, size_t errlen);
+                           int (*stop)(void *), void *stop_arg, char *err, size_t errlen);
 /* A borrowed context kept for several frames goes on to frame f now (what
  * borrow_ctx()'s waiters judge it by). */
 void ctx_heading_to(struct decoder *d, struct dec_ctx *c, size_t f);
