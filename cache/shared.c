@@ -1,11 +1,13 @@
 /*
- * decoder/shared — see shared.h.
+ * cache/shared — see shared.h.
  *
  * SHARED_THREADS I/O threads, each with its own memcached_st (which is not
  * thread-safe) cloned from one configured here, run a queue of operations.  A get or a lease is a refcounted op the worker waits
- * on with a deadline; if the deadline passes, the worker lets go of it and
- * the I/O thread frees it when done, so a slow server never holds a worker
- * longer than SHARED_WAIT_MS.  Gets and leases go to the front of the queue,
+ * on: while it waits in the queue up to SHARED_WAIT_MS, and once an I/O
+ * thread runs it until the answer comes (memcached's timeouts bound that,
+ * SHARED_ANSWER_MAX_MS at most), or until the caller's stop says so; a worker
+ * that lets go of an op leaves it to the I/O thread, which frees it when
+ * done.  Gets and leases go to the front of the queue,
  * puts to the back (at most PUT_QUEUE_MAX of them, else dropped).
  */
 #include <errno.h>
@@ -36,6 +38,7 @@ struct op {
     struct blob *blob;           /* put: what to store; get: what was found */
     struct shared_meta meta;
     int result;                  /* lease: 1 ours, 0 another host's; get: 1 corrupt */
+    int taken;                   /* an I/O thread runs it (under s->lock) */
     int done;
     struct op *next;
 };
@@ -309,6 +312,7 @@ static void *io_main(void *arg)
         while (!s->head)
             pthread_cond_wait(&s->work, &s->lock);
         op = s->head;
+        op->taken = 1;
         s->head = op->next;
         if (!s->head)
             s->tail = NULL;
@@ -381,25 +385,57 @@ static struct op *op_new(enum op_kind kind, const char *key, int refs)
     return op;
 }
 
-/* Run op on the I/O thread and wait for it until the deadline.  Returns op
- * done (the caller unrefs it), or NULL when it came too late. */
-static struct op *run_sync(struct shared *s, struct op *op)
+/* now + ms on CLOCK_MONOTONIC (the clock s->finished waits on). */
+static struct timespec after_ms(long ms)
 {
-    struct timespec dl;
-    int done;
+    struct timespec t;
 
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_nsec += SHARED_WAIT_MS * 1000000L;
-    dl.tv_sec += dl.tv_nsec / 1000000000L;
-    dl.tv_nsec %= 1000000000L;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_nsec += ms * 1000000L;
+    t.tv_sec += t.tv_nsec / 1000000000L;
+    t.tv_nsec %= 1000000000L;
+    return t;
+}
+
+static int passed(const struct timespec *t)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec != t->tv_sec ? now.tv_sec > t->tv_sec : now.tv_nsec >= t->tv_nsec;
+}
+
+/* Run op on an I/O thread and wait for it: while it is queued, up to
+ * SHARED_WAIT_MS; once a thread runs it, until it is done (memcached's
+ * own timeouts bound that), up to SHARED_ANSWER_MAX_MS.  stop(arg) is
+ * polled every SHARED_STOP_POLL_MS.  Returns op done (the caller unrefs
+ * it), or NULL when it came too late or the caller stopped. */
+static struct op *run_sync(struct shared *s, struct op *op, int (*stop)(void *), void *arg)
+{
+    struct timespec queued_until = after_ms(SHARED_WAIT_MS), answer_until = after_ms(SHARED_ANSWER_MAX_MS);
+    int done, stopped = 0;
+
     enqueue(s, op, 1);
     pthread_mutex_lock(&s->lock);
-    while (!op->done && pthread_cond_timedwait(&s->finished, &s->lock, &dl) != ETIMEDOUT)
-        ;
+    while (!op->done) {
+        struct timespec slice = after_ms(SHARED_STOP_POLL_MS);
+
+        if (passed(op->taken ? &answer_until : &queued_until))
+            break;
+        pthread_cond_timedwait(&s->finished, &s->lock, &slice);
+        if (!op->done && stop) {  /* outside the lock: stop may take others */
+            pthread_mutex_unlock(&s->lock);
+            stopped = stop(arg);
+            pthread_mutex_lock(&s->lock);
+            if (stopped)
+                break;
+        }
+    }
     done = op->done;
     pthread_mutex_unlock(&s->lock);
     if (!done) {
-        atomic_fetch_add(&s->errors, 1);
+        if (!stopped)
+            atomic_fetch_add(&s->errors, 1);
         op_unref(op);            /* the I/O thread frees it */
         return NULL;
     }
@@ -407,14 +443,14 @@ static struct op *run_sync(struct shared *s, struct op *op)
 }
 
 struct blob *shared_get(struct shared *s, const char *key, struct shared_meta *meta,
-                        int *corrupt)
+                        int *corrupt, int (*stop)(void *), void *arg)
 {
     struct op *op = op_new(OP_GET, key, 2);
     struct blob *b = NULL;
 
     if (corrupt)
         *corrupt = 0;
-    if (op && (op = run_sync(s, op))) {
+    if (op && (op = run_sync(s, op, stop, arg))) {
         b = op->blob;
         op->blob = NULL;
         *meta = op->meta;
@@ -425,12 +461,12 @@ struct blob *shared_get(struct shared *s, const char *key, struct shared_meta *m
     return b;
 }
 
-int shared_lease(struct shared *s, const char *key)
+int shared_lease(struct shared *s, const char *key, int (*stop)(void *), void *arg)
 {
     struct op *op = op_new(OP_LEASE, key, 2);
     int ours = 1;
 
-    if (op && (op = run_sync(s, op))) {
+    if (op && (op = run_sync(s, op, stop, arg))) {
         ours = op->result;
         op_unref(op);
     }

@@ -13,9 +13,12 @@
  *
  * Threads: every memcached call runs on the client's own I/O threads, started
  * by shared_new() from an unsandboxed thread (workers may not open sockets,
- * sandbox.h), each with its own connections.  Workers wait for a get or a lease
- * at most SHARED_WAIT_MS; a put is queued and the caller goes on (dropped
- * when the queue is full).  Every memcached operation has a 50 ms timeout;
+ * decoder/media/sandbox.h), each with its own connections.  A worker waits
+ * for a get or a lease while it is queued at most SHARED_WAIT_MS, and once
+ * an I/O thread runs it, until memcached answers (never giving up on an
+ * answer on its way; SHARED_ANSWER_MAX_MS at most), or until its stop says
+ * so; a put is queued and the caller goes on (dropped when the queue is
+ * full).  Every memcached operation has a 50 ms timeout;
  * a server that fails is retried 1 to 2 s later (libmemcached counts whole
  * seconds), so a restarted memcached is used again without a remount (a
  * call that fails on a server last seen up is made once more, on a fresh
@@ -33,6 +36,8 @@
 #define SHARED_KEY_MAX 200       /* memcached allows 250; chunk suffixes need room */
 #define SHARED_CHUNK (1000u * 1000u)
 #define SHARED_WAIT_MS 250
+#define SHARED_ANSWER_MAX_MS 1000
+#define SHARED_STOP_POLL_MS 20
 #define SHARED_OP_TIMEOUT_MS 50
 #define SHARED_LEASE_S 3
 
@@ -61,15 +66,16 @@ void shared_free(struct shared *s);
 /* Does a server list parse?  0, or -1 with err set. */
 int shared_check_servers(const char *servers, char *err, size_t errlen);
 
-/* The value of key, with its meta, or NULL (missing, unreachable, late or
- * corrupt; *corrupt, when given, says whether it was the last).  Blocks up
- * to about SHARED_WAIT_MS. */
+/* The value of key, with its meta, or NULL (missing, unreachable, late,
+ * stopped or corrupt; *corrupt, when given, says whether it was the last).
+ * Blocks as the header says; stop(arg) (NULL: never) is polled every
+ * SHARED_STOP_POLL_MS, without the client's lock held. */
 struct blob *shared_get(struct shared *s, const char *key, struct shared_meta *meta,
-                        int *corrupt);
+                        int *corrupt, int (*stop)(void *), void *arg);
 /* Take the lease on producing key (memcached add, SHARED_LEASE_S seconds):
- * 1 when this host got it or the servers cannot say, 0 when another host
- * holds it.  Blocks up to about SHARED_WAIT_MS. */
-int shared_lease(struct shared *s, const char *key);
+ * 1 when this host got it or the servers cannot say (or stop said stop), 0
+ * when another host holds it.  Blocks as shared_get(). */
+int shared_lease(struct shared *s, const char *key, int (*stop)(void *), void *arg);
 /* Store b (a reference is taken) under key, later, on the I/O thread. */
 void shared_put(struct shared *s, const char *key, struct blob *b, const struct shared_meta *meta);
 void shared_stats(struct shared *s, struct shared_stats *out);

@@ -66,8 +66,8 @@ struct blob *shared_frame(struct job *j, const struct video *v, size_t f)
     if (shared_frame_key(key, sizeof(key), d, v, f, &j->plan) < 0)
         return NULL;
     /* A corrupt value will not mend itself: make it here, now. */
-    if ((b = shared_get(d->shared, key, &meta, &corrupt)) || corrupt ||
-        shared_lease(d->shared, key))
+    if ((b = shared_get(d->shared, key, &meta, &corrupt, job_cancelled, j)) || corrupt ||
+        job_cancelled(j) || shared_lease(d->shared, key, job_cancelled, j))
         goto found;
     wait_ms = atomic_load(&d->decode_ms) * 3 / 2;
     wait_ms = wait_ms < 100 ? 100 : wait_ms > 3000 ? 3000 : wait_ms;
@@ -77,7 +77,7 @@ struct blob *shared_frame(struct job *j, const struct video *v, size_t f)
         if (job_cancelled(j))
             break;
         nanosleep(&nap, NULL);
-        if (!(b = shared_get(d->shared, key, &meta, &corrupt)) && corrupt)
+        if (!(b = shared_get(d->shared, key, &meta, &corrupt, job_cancelled, j)) && corrupt)
             break;
     }
 found:

@@ -112,7 +112,7 @@ static int fetch_index(struct video *v, void *arg)
         return 0;
     }
     index_key(key, sizeof(key), v, f->sh);
-    if (!(b = shared_get(f->sh->shared, key, &meta, NULL)))
+    if (!(b = shared_get(f->sh->shared, key, &meta, NULL, f->stop, f->arg)))
         return 0;
     if (index_deserialize(&v->index, b->data, b->size) == 0) {
         v->synthetic_pts = !!(meta.tag & SHARED_SYNTHETIC_PTS);
