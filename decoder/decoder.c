@@ -199,6 +199,7 @@ void decoder_free(struct decoder *d)
     if (d->videos)
         table_stop(d->videos);     /* and loads */
     pool_free(d->pool);            /* runs what is queued as cancelled, joins */
+    tonemap_release();             /* the graph kept between HDR frames */
     shared_free(d->shared);        /* after the workers: nobody asks it now */
     if (d->videos)
         table_free(d->videos);

@@ -2,6 +2,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "pool.h"
 
@@ -24,6 +27,25 @@ struct pool {
     int n_threads;
     pthread_t threads[];
 };
+
+/* A worker about to wait with nothing queued gives the heaps' free pages
+ * back to the kernel (malloc_trim), at most once a second for the process:
+ * frames of every size come and go between the cache's long-lived blobs,
+ * and without this the free space between them stays resident (measured:
+ * 150-220 MB of a 690 MB RSS on the soak's corpus). */
+static void trim_when_idle(void)
+{
+    static atomic_llong last_ms;
+    struct timespec ts;
+    long long now, last;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    last = atomic_load(&last_ms);
+    if (now - last < 1000 || !atomic_compare_exchange_strong(&last_ms, &last, now))
+        return;
+    malloc_trim(0);
+}
 
 static void *worker_main(void *arg)
 {
@@ -48,6 +70,11 @@ static void *worker_main(void *arg)
         struct job *j;
         int stopping;
 
+        if (!p->head && !p->stopping) {
+            pthread_mutex_unlock(&p->lock);
+            trim_when_idle();
+            pthread_mutex_lock(&p->lock);
+        }
         p->waiting++;
         while (!p->head && !p->stopping)
             pthread_cond_wait(&p->wake, &p->lock);

@@ -19,6 +19,7 @@
 #include "convert.h"
 #include "encode.h"
 #include "plan.h"
+#include "tonemap.h"
 #include "version.h"
 
 #endif

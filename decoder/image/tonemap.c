@@ -2,15 +2,14 @@
  * decoder/image/tonemap — the HDR to SDR chain as a libavfilter graph
  * (tonemap.h): buffer -> TONEMAP_CHAIN_* -> buffersink, one thread.
  *
- * Each worker thread keeps its graph (as encode_png.c keeps its
- * compressors): the graph's links pool their float frames, about 120 MB
- * at 1080p and 430 MB at 4K (measured: VmHWM with one worker), so one per
- * thread is a fixed cost per worker, where one per decoder context would
- * be twice the workers' worth.  Kept up to 4K (freeing a 4K graph after
- * each frame made the next frame's tone mapping cost 450 ms instead of
- * 170: fresh pages for every float frame); a larger frame's graph (up to
- * 3.4 GB at 8192x8192) is freed after its frame, so what a worker keeps is
- * bounded by the 4K figure.  Freed when the thread ends.
+ * One graph is kept between frames for the whole process, not one per
+ * worker: the graph's links pool their float frames, about 120 MB at 1080p
+ * and 430 MB at 4K (measured: VmHWM with one worker), and one per worker
+ * kept up to 240 MB resident with two workers after a single HLG clip had
+ * been read.  Kept up to 4K (freeing a 4K graph after each frame made the
+ * next frame's tone mapping cost 450 ms instead of 170: fresh pages for
+ * every float frame); a larger frame's graph (up to 3.4 GB at 8192x8192)
+ * is freed after its frame.  Freed by tonemap_release() (decoder_free).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,36 +33,54 @@ struct tonemap_state {
     int w, h, format, deep;
 };
 
-static __thread struct tonemap_state *tls_state;
-static pthread_key_t state_key;
-static pthread_once_t state_once = PTHREAD_ONCE_INIT;
+/* The one graph kept between frames, for the whole process (not one per
+ * worker: each kept graph is 120 MB at 1080p, 430 MB at 4K).  A worker takes
+ * it for its frame; a worker that finds it taken builds its own, and of the
+ * two only one is kept when they are done. */
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tonemap_state *kept;
 
-static void state_free(void *arg)
+static void state_free(struct tonemap_state *s)
 {
-    struct tonemap_state *s = arg;
-
     if (!s)
         return;
-    if (s == tls_state)
-        tls_state = NULL;
     avfilter_graph_free(&s->graph);
     free(s);
 }
 
-static void state_key_create(void)
-{
-    /* Freed at the thread's end; the main thread's stays reachable. */
-    if (pthread_key_create(&state_key, state_free) != 0)
-        abort();
-}
-
 static struct tonemap_state *state_get(void)
 {
-    if (!tls_state && (tls_state = calloc(1, sizeof(*tls_state)))) {
-        pthread_once(&state_once, state_key_create);
-        pthread_setspecific(state_key, tls_state);
+    struct tonemap_state *s;
+
+    pthread_mutex_lock(&kept_lock);
+    s = kept;
+    kept = NULL;
+    pthread_mutex_unlock(&kept_lock);
+    return s ? s : calloc(1, sizeof(*s));
+}
+
+/* Back into the slot; a graph already kept there is the one kept (it
+ * was returned last), ours is freed. */
+static void state_put(struct tonemap_state *s)
+{
+    pthread_mutex_lock(&kept_lock);
+    if (!kept && s->graph) {
+        kept = s;
+        s = NULL;
     }
-    return tls_state;
+    pthread_mutex_unlock(&kept_lock);
+    state_free(s);
+}
+
+void tonemap_release(void)
+{
+    struct tonemap_state *s;
+
+    pthread_mutex_lock(&kept_lock);
+    s = kept;
+    kept = NULL;
+    pthread_mutex_unlock(&kept_lock);
+    state_free(s);
 }
 
 /* A new graph for frames of f's size and format. */
@@ -151,6 +168,7 @@ int tonemap_frame(const AVFrame *in, const struct video_color *vc, int deep, AVF
          s->deep != deep) &&
         (ret = build(s, in, deep)) < 0) {
         snprintf(err, errlen, "cannot build the tone-mapping filters: %s", av_err2str(ret));
+        state_put(s);
         return ret;
     }
     if (!(f = av_frame_clone(in)) || !(res = av_frame_alloc())) {
@@ -170,6 +188,7 @@ int tonemap_frame(const AVFrame *in, const struct video_color *vc, int deep, AVF
     av_frame_free(&f);
     if ((int64_t)in->width * in->height > KEEP_PIXELS)
         avfilter_graph_free(&s->graph);
+    state_put(s);
     *out = res;
     return 0;
 fail:
@@ -177,6 +196,7 @@ fail:
     av_frame_free(&res);
     /* A graph that failed midway may hold a frame: start afresh next time. */
     avfilter_graph_free(&s->graph);
+    state_put(s);
     snprintf(err, errlen, "cannot tone-map the frame to SDR: %s", av_err2str(ret));
     return ret;
 }

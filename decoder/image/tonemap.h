@@ -44,5 +44,7 @@
  * caller frees it).  0, or a negative AVERROR with err set. */
 int tonemap_frame(const AVFrame *in, const struct video_color *vc, int deep, AVFrame **out,
                   char *err, size_t errlen);
+/* Free the tone-mapping graph kept between frames (at the decoder's end). */
+void tonemap_release(void);
 
 #endif
