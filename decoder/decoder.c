@@ -126,6 +126,14 @@ int decoder_submit_info(struct decoder *d, int fd, const char *path,
     return submit(d, fd, path, cancel, arg, &proto, run_info);
 }
 
+int decoder_submit_scenes(struct decoder *d, int fd, const char *path,
+                          const atomic_int *cancel, info_done_fn done, void *arg)
+{
+    struct job proto = {.info_done = done};
+
+    return submit(d, fd, path, cancel, arg, &proto, run_scenes);
+}
+
 /* ---- lifecycle --------------------------------------------------------- */
 
 int decoder_check_shared(const char *servers, char *err, size_t errlen)

@@ -109,6 +109,9 @@ struct frame_result {
  * Only during the info callback. */
 double video_frames_time(const struct video_frames *vf, size_t i);
 int video_frames_is_key(const struct video_frames *vf, size_t i);
+/* Frame i's scene-change score (0..1: media/scenes.h), when
+ * info->scenes_known; 0 otherwise. */
+double video_frames_scene_score(const struct video_frames *vf, size_t i);
 
 struct decoder_config {
     size_t cache_bytes;      /* byte bound of the encoded-frame cache */
@@ -148,6 +151,12 @@ int decoder_submit_frame(struct decoder *d, int fd, const char *path,
  * path as above. */
 int decoder_submit_info(struct decoder *d, int fd, const char *path,
                         const atomic_int *cancel, info_done_fn done, void *arg);
+/* The same, with every frame's scene-change score (info->scenes_known):
+ * from the video when known, else from the shared cache, else made by one
+ * decoding pass over the whole video (seconds to minutes; cancellable like
+ * a frame; counted in decodes) and kept with the video. */
+int decoder_submit_scenes(struct decoder *d, int fd, const char *path,
+                          const atomic_int *cancel, info_done_fn done, void *arg);
 
 /*
  * Batches: the frames a listing names, produced ahead of its reader in

@@ -1,6 +1,7 @@
 /*
  * Info jobs: a probe of a video (its info and, once indexed, its frames'
- * times), and the accessors of the frames it hands out.  Locking: none of
+ * times; for a scenes job their scene scores too), and the accessors of the
+ * frames it hands out.  Locking: none of
  * its own; a job waiting for a load is parked by the table.
  */
 #include <errno.h>
@@ -27,9 +28,42 @@ int video_frames_is_key(const struct video_frames *vf, size_t i)
     return i < v->index.n_frames && v->index.frames[i].keyframe;
 }
 
-void run_info(void *arg, int shutting_down)
+double video_frames_scene_score(const struct video_frames *vf, size_t i)
 {
-    struct job *j = arg;
+    const struct video *v = (const struct video *)vf;
+
+    /* Set before the callback that hands vf out, never changed after. */
+    return v->scenes && i < v->index.n_frames ? v->scenes[i] : 0;
+}
+
+/* v's scene scores known: the video's, another host's, or made here.  0,
+ * or with info->error set (then info->ok is 0: the listing fails). */
+static void know_scenes(struct job *j, struct video *v, struct video_info *info)
+{
+    char err[256] = "";
+    int ret;
+
+    if (scenes_of(v) || (j->d->shared && shared_scenes(j, v))) {
+        info->scenes_known = 1;
+        return;
+    }
+    atomic_fetch_add(&j->d->decodes, 1);
+    ret = scenes_compute(v, j->d->cfg.decode_threads, job_cancelled, j, err, sizeof(err));
+    if (ret >= 0) {
+        info->scenes_known = 1;
+        if (j->d->shared)
+            share_scenes(j->d, v);
+        return;
+    }
+    info->ok = 0;
+    info->frames = NULL;
+    snprintf(info->error, sizeof(info->error), "%s",
+             ret == AVERROR_EXIT ? "cancelled" : err[0] ? err : "scene scores failed");
+}
+
+/* An info job, or with want_scenes a scenes job. */
+static void run(struct job *j, int shutting_down, int want_scenes)
+{
     struct video_info info = {0};
     struct video *v = NULL;
     int err = 0;
@@ -39,6 +73,10 @@ void run_info(void *arg, int shutting_down)
     else if ((v = job_video(j, &err))) {
         info = v->info;
         info.frames = v->ok ? (const struct video_frames *)v : NULL;
+        if (v->ok && want_scenes)
+            know_scenes(j, v, &info);
+        else
+            info.scenes_known = v->ok && scenes_of(v);
     }
     else if (err == TABLE_PARKED)
         return;                       /* runs again once the video is loaded */
@@ -49,4 +87,14 @@ void run_info(void *arg, int shutting_down)
     video_unref(v);
     j->info_done(j->arg, &info);
     job_free(j);
+}
+
+void run_info(void *arg, int shutting_down)
+{
+    run(arg, shutting_down, 0);
+}
+
+void run_scenes(void *arg, int shutting_down)
+{
+    run(arg, shutting_down, 1);
 }

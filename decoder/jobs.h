@@ -176,6 +176,8 @@ int note_batches(struct decoder *d, const char *path, struct video *v, size_t f,
 
 /* Run an info job: the video's info to info_done, then free. */
 void run_info(void *arg, int shutting_down);
+/* The same, with the scene scores known (made here when nobody has them). */
+void run_scenes(void *arg, int shutting_down);
 
 /* ---- shared_key.c (only when d->shared) ---------------------------------- */
 
@@ -185,5 +187,9 @@ void share_frame(struct decoder *d, const struct video *v, size_t f,
 /* Frame f of v made as j->plan by another host (one reference), or NULL:
  * then this host makes it.  May wait for a host that holds its lease. */
 struct blob *shared_frame(struct job *j, const struct video *v, size_t f);
+/* v's scene scores from another host into v (1), or not there (0); offer
+ * v's own to the other hosts.  Waits for memcached as shared_get(). */
+int shared_scenes(struct job *j, struct video *v);
+void share_scenes(struct decoder *d, struct video *v);
 
 #endif

@@ -88,3 +88,46 @@ found:
     }
     return b;
 }
+
+/* The shared key of v's scene scores: its content, stream, the score's
+ * version and the pipeline (which names the byte order of the floats). */
+static int shared_scenes_key(char *key, size_t len, const struct decoder *d,
+                             const struct video *v)
+{
+    if (!d->shared || !v->content_id[0])
+        return -1;
+    snprintf(key, len, "S:%s:%d:%d:%s", v->content_id, v->stream, SCENES_VERSION,
+             d->load_shared.pipeline);
+    return 0;
+}
+
+int shared_scenes(struct job *j, struct video *v)
+{
+    char key[2 * DECODER_KEY_MAX];
+    struct shared_meta meta;
+    struct blob *b;
+    int got = 0;
+
+    if (shared_scenes_key(key, sizeof(key), j->d, v) < 0 ||
+        !(b = shared_get(j->d->shared, key, &meta, NULL, job_cancelled, j)))
+        return 0;
+    if (b->size % sizeof(float) == 0 &&
+        scenes_adopt(v, (const float *)(const void *)b->data, b->size / sizeof(float)) == 0)
+        got = 1;
+    blob_unref(b);
+    return got;
+}
+
+void share_scenes(struct decoder *d, struct video *v)
+{
+    char key[2 * DECODER_KEY_MAX];
+    struct shared_meta meta = {0};
+    const float *s = scenes_of(v);
+    struct blob *b;
+
+    if (!s || shared_scenes_key(key, sizeof(key), d, v) < 0 ||
+        !(b = blob_from(s, v->index.n_frames * sizeof(float))))
+        return;
+    shared_put(d->shared, key, b, &meta);
+    blob_unref(b);
+}

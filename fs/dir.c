@@ -187,6 +187,19 @@ static int list_frames(fuse_req_t req, struct fs *fs, struct node *n,
 
 /* ---- completion of a video directory's info (worker thread) ------------- */
 
+/* The video's scene scores are known now: its info.json, made without
+ * them, is made again at its next lookup (and the kernel told so). */
+static void scenes_known(struct fs *fs, struct node *video)
+{
+    struct node *n = inode_find(fs->inodes, video, "info.json");
+
+    if (!n)
+        return;
+    inode_unhash(fs->inodes, n);
+    inode_forget(fs->inodes, n, 1);      /* inode_find()'s lookup */
+    inval_entry(fs->inval, inode_number(video), "info.json");
+}
+
 static void info_done(void *arg, const struct video_info *info)
 {
     struct pending *p = arg;
@@ -200,6 +213,8 @@ static void info_done(void *arg, const struct video_info *info)
     } else if (p->kind == P_OPENDIR) {
         if (!info->ok)
             log_msg(LOG_ERR, "%s: %s", p->node->path, info->error);
+        if (info->scenes_known && p->node->kind == NODE_VIEW)
+            scenes_known(p->fs, p->node->parent);
         if (!(l = listing_new()) || list_frames(p->req, p->fs, p->node, info, l) < 0) {
             listing_free(l);
             fuse_reply_err(p->req, ENOMEM);
@@ -267,7 +282,10 @@ void video_opendir(fuse_req_t req, struct node *video, struct fuse_file_info *fi
     if (!(p = pending_new(req, P_OPENDIR, video)))
         return (void)fuse_reply_err(req, ENOMEM);
     p->fi = *fi;
-    submit_info(p, info_done);
+    if (video->kind == NODE_VIEW && view_needs_scenes(video->name))
+        submit_scenes(p, info_done);
+    else
+        submit_info(p, info_done);
 }
 
 void dir_opendir(fuse_req_t req, struct fs *fs, struct node *dir, struct fuse_file_info *fi)

@@ -79,6 +79,15 @@ static void integer(struct text *t, const char *key, long long v)
     append(t, "  \"%s\": %lld,\n", key, v);
 }
 
+/* view_scene_times()'s at: one number of the "scenes" array. */
+static int scene_time(void *arg, double t)
+{
+    struct text *t_ = arg;
+
+    append(t_, "%s%.6f", t_->s && t_->s[t_->len - 1] == '[' ? "" : ", ", t);
+    return t_->failed ? -ENOMEM : 0;
+}
+
 /* The JSON of info, in a new blob; NULL on ENOMEM. */
 static struct blob *info_json(const struct video_info *info)
 {
@@ -115,6 +124,11 @@ static struct blob *info_json(const struct video_info *info)
         string(&t, "hdr", info->hdr, 0);
         integer(&t, "frame_count", (long long)info->frame_count);
         integer(&t, "keyframe_count", (long long)info->keyframe_count);
+        if (info->scenes_known) {     /* once a scenes/ view was listed */
+            append(&t, "  \"scenes\": [");
+            view_scene_times(info, scene_time, &t);
+            append(&t, "],\n");
+        }
         string(&t, "format", info->format, 0);
         append(&t, "  \"bit_rate\": %lld\n", (long long)info->bit_rate);
     }

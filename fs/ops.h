@@ -65,8 +65,19 @@ void frame_listxattr(fuse_req_t req, const struct node *n, size_t size);
 /* ---- view.c: view directories inside a video's ---- */
 
 /* Is name a view of a video directory: "every=SECONDS", "keyframes",
- * "frames"? */
+ * "frames", "scenes[,threshold=X][,min=SECONDS]"? */
 int view_is_name(const char *name);
+/* Does the view list from the frames' scene scores (submit_scenes())? */
+int view_needs_scenes(const char *name);
+/* The start of each shot at the default threshold and shot length, to
+ * at(arg, t) (it returns 0, or -ENOMEM to stop), when info->scenes_known.
+ * 0 or -ENOMEM. */
+int view_scene_times(const struct video_info *info, int (*at)(void *arg, double t), void *arg);
+/* A shot starts at a frame scoring above the threshold (0..1, the score of
+ * FFmpeg's select filter on small grey frames), at least MIN_SHOT seconds
+ * after the last shot's start. */
+#define SCENES_DEFAULT_THRESHOLD 0.3
+#define SCENES_DEFAULT_MIN_SHOT 0.5
 void view_lookup(fuse_req_t req, struct fs *fs, struct node *video, const char *name);
 /* The names the video directory or view n lists, in timeline order, for its
  * video's info: add(arg, name) each (it returns 0, or -ENOMEM to stop).

@@ -103,9 +103,10 @@ int pending_finish(struct pending *p)
 }
 
 /* Register for interrupts, then queue; on failure reply at once.  A frame job
- * (fr given) completes with frame_done, an info job with info_done. */
+ * (fr given) completes with frame_done, an info job (with the scene scores
+ * when `scenes`) with info_done. */
 static void submit(struct pending *p, const struct frame_request *fr, frame_done_fn frame_done,
-                   info_done_fn info_done)
+                   info_done_fn info_done, int scenes)
 {
     /* The decoder reads only this fd, opened here where it is checked: it
      * never opens anything by name (and its threads cannot). */
@@ -115,6 +116,8 @@ static void submit(struct pending *p, const struct frame_request *fr, frame_done
     registry_add(p);
     if (fd >= 0 && fr)
         ret = decoder_submit_frame(p->fs->dec, fd, p->node->path, fr, &p->cancel, frame_done, p);
+    else if (fd >= 0 && scenes)
+        ret = decoder_submit_scenes(p->fs->dec, fd, p->node->path, &p->cancel, info_done, p);
     else if (fd >= 0)
         ret = decoder_submit_info(p->fs->dec, fd, p->node->path, &p->cancel, info_done, p);
     if (ret < 0) {
@@ -126,12 +129,17 @@ static void submit(struct pending *p, const struct frame_request *fr, frame_done
 
 void submit_frame(struct pending *p, const struct frame_request *fr, frame_done_fn done)
 {
-    submit(p, fr, done, NULL);
+    submit(p, fr, done, NULL, 0);
 }
 
 void submit_info(struct pending *p, info_done_fn done)
 {
-    submit(p, NULL, NULL, done);
+    submit(p, NULL, NULL, done, 0);
+}
+
+void submit_scenes(struct pending *p, info_done_fn done)
+{
+    submit(p, NULL, NULL, done, 1);
 }
 
 /* ---- replies ------------------------------------------------------------ */

@@ -63,6 +63,8 @@ int pending_cancel_all(struct fs *fs, const char *path);
  * completes on a worker; when that fails, reply the error at once. */
 void submit_frame(struct pending *p, const struct frame_request *fr, frame_done_fn done);
 void submit_info(struct pending *p, info_done_fn done);
+/* submit_info() with the frames' scene scores (decoder_submit_scenes()). */
+void submit_scenes(struct pending *p, info_done_fn done);
 
 /* Reply the entry of n (one lookup, given back if the reply fails).  A
  * frame that did not succeed has no entry timeout: the next lookup asks

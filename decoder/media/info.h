@@ -44,6 +44,7 @@ struct video_info {
     char format[64];         /* the container, FFmpeg's demuxer name(s) */
     int64_t bit_rate;        /* the container's, bits per second; 0 unknown */
     const struct video_frames *frames;   /* during the callback; NULL unless ok */
+    int scenes_known;        /* the frames' scene scores are known (scenes.h) */
 };
 
 #endif

@@ -6,7 +6,8 @@
  * streams without timestamps, which is why seek lives on this floor too);
  * table holds the open videos, one version per path, each loaded once; index
  * and select are the packet/frame lists and SPEC's selection rule (pure);
- * seek is a decoder context that decodes to one index entry; content gives
+ * seek is a decoder context that decodes to one index entry; scenes scores
+ * each frame's difference from the one before (one decode pass); content gives
  * the content id, color what a video's pixels are in, sandbox the workers'
  * seccomp filter, avlog and log where messages go.  Start at video.h, then
  * load.h and seek.h.
@@ -25,6 +26,7 @@
 #include "load.h"
 #include "log.h"
 #include "sandbox.h"
+#include "scenes.h"
 #include "seek.h"
 #include "select.h"
 #include "table.h"

@@ -338,6 +338,7 @@ struct video *video_open_hooked(int fd, const char *name, const struct video_id 
         return NULL;
     }
     atomic_init(&v->refs, 1);
+    pthread_mutex_init(&v->scenes_lock, NULL);
     v->fd = fd;
     v->id = *id;
     snprintf(v->key_prefix, sizeof(v->key_prefix), "%ju:%ju:%jd:%" PRId64 ":",
@@ -380,6 +381,8 @@ void video_unref(struct video *v)
     if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
         return;
     index_free(&v->index);
+    free(v->scenes);
+    pthread_mutex_destroy(&v->scenes_lock);
     avcodec_parameters_free(&v->codecpar);
     free(v->name);
     close(v->fd);

@@ -13,6 +13,7 @@
 #define FRAMEFS_VIDEO_H
 
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -59,6 +60,11 @@ struct video {
     struct video_color color;     /* as tagged or assumed (color.h) */
     struct video_info info;
     struct index index;
+
+    /* Set once after loading, under scenes_lock (scenes.h): each frame's
+     * scene-change score, or NULL. */
+    pthread_mutex_t scenes_lock;
+    float *scenes;
 };
 
 /* The version an fd is: fstat into *id.  0, -errno, or -EINVAL when it is
