@@ -17,9 +17,11 @@
 #     one actual time asked at other times are identical, identical black
 #     frames of other actual times are not); the default --every;
 #  3. thumbnails: one JPEG per readable video (recursive, x.mp4 reported and
-#     skipped, not fatal), fitted inside --size; black.mp4's 0% and 10%
-#     frames are black (signalstats mean luma) but its thumbnail is not, and
-#     is the frame the report names; a directory not on a mount is an error;
+#     skipped, not fatal), fitted inside --size; with --at 10%: black.mp4's 0%
+#     and 10% frames are black (signalstats mean luma) but its thumbnail is
+#     not, and is the frame the report names; by shot (the default): the
+#     middle of black.mp4's longest shot; a directory not on a mount is an
+#     error; contact-sheet --scenes: one tile per shot;
 #  4. extract-dataset: ceil(duration / every) files per video, each within
 #     --size, manifest.csv with its header and one row per file whose times
 #     are the frame's user.requested_time / user.actual_time; no progress bar
@@ -91,7 +93,7 @@ ceil_div() { awk -v a="$1" -v b="$2" 'BEGIN { q = a / b; n = int(q); if (n < q -
 
 # ---------------------------------------------------------------- 1. --help
 
-for s in contact-sheet:VIDEO:OUT.png:--every:--cols:--width \
+for s in contact-sheet:VIDEO:OUT.png:--every:--scenes:--cols:--width \
     thumbnails:DIR:OUTDIR:--at:--size \
     extract-dataset:VIDEO_DIR:OUTDIR:--every:--size:--format \
     example.py:FRAME; do
@@ -240,11 +242,29 @@ else
     fail "contact-sheet sub/bars.mp4 with defaults: $(snip "$OUT/cs-default.err")"
 fi
 
+# --scenes: one tile per shot; black.mp4 has two (the black second, then
+# testsrc2), at t=0 and t=1.
+if run cs-sc "$CS" "$MNT/black.mp4" "$OUT/scenes.png" --scenes --width 64 --cols 2; then
+    tiles=$(awk '/^tile / { print $3 }' "$OUT/cs-sc.out" | tr '\n' ' ')
+    got=$(dims "$OUT/scenes.png")
+    th3=$(xattr_get "$MNT/black.mp4/t=0,w=64.png" user.height)
+    [ "$tiles" = "t=0 t=1 " ] && [ "$got" = "128x$th3" ] && grep -q "one per shot" "$OUT/cs-sc.out" &&
+        pass "contact-sheet --scenes: one tile per shot ($tiles), $got" ||
+        fail "contact-sheet --scenes: tiles '$tiles', $got (want t=0 t=1, 128x$th3): $(tail -n 1 "$OUT/cs-sc.out")"
+else
+    fail "contact-sheet --scenes: $(snip "$OUT/cs-sc.err")"
+fi
+if run cs-sc-bad "$CS" "$MNT/black.mp4" "$OUT/x.png" --scenes --every 1; then
+    fail "contact-sheet --scenes --every 1 succeeded"
+else
+    pass "contact-sheet --scenes --every 1 is refused: $(snip "$OUT/cs-sc-bad.err")"
+fi
+
 # ---------------------------------------------------------------- 3. thumbnails
 
 SIZE=100
-if run th "$SCRIPTS/thumbnails" "$MNT" "$OUT/thumbs" --size "$SIZE"; then
-    pass "thumbnails $MNT exits 0 with an unreadable video in it"
+if run th "$SCRIPTS/thumbnails" "$MNT" "$OUT/thumbs" --size "$SIZE" --at 10%; then
+    pass "thumbnails $MNT --at 10% exits 0 with an unreadable video in it"
 else
     fail "thumbnails exited non-zero: $(snip "$OUT/th.err")"
 fi
@@ -290,6 +310,20 @@ if run th-bad "$SCRIPTS/thumbnails" "$SRC" "$OUT/thumbs-bad"; then
 else
     grep -q "not on a framefs mount" "$OUT/th-bad.err" && pass "thumbnails on a directory not on a mount fails: $(snip "$OUT/th-bad.err")" ||
         fail "thumbnails on $SRC: unclear error: $(snip "$OUT/th-bad.err")"
+fi
+# By shot (the default): black.mp4's shots are its black second and the 3 s
+# of testsrc2 after it; the thumbnail is the middle of the longer, t=2.5.
+if run th-sc "$SCRIPTS/thumbnails" "$MNT" "$OUT/thumbs-sc" --size "$SIZE"; then
+    name=$(awk '$1 == "black.mp4:" { print $2 }' "$OUT/th-sc.out")
+    yt=$(yavg "$OUT/thumbs-sc/black.mp4.jpg")
+    if [ "$name" = "t=2.5,w=$SIZE,h=$SIZE.jpg" ] && grep -q '^black\.mp4: .*(the middle of shot \[1, 4) s, the longest of 2)' "$OUT/th-sc.out" &&
+        lt 40 "${yt:-0}" && t cmp -s "$OUT/thumbs-sc/black.mp4.jpg" "$MNT/black.mp4/$name"; then
+        pass "thumbnails by shot: black.mp4's is the middle of its longest shot, luma $yt: $(grep '^black' "$OUT/th-sc.out")"
+    else
+        fail "thumbnails by shot: black.mp4 got '$name' (luma $yt), want t=2.5 from shot [1, 4): $(snip "$OUT/th-sc.out")"
+    fi
+else
+    fail "thumbnails (by shot) exited non-zero: $(snip "$OUT/th-sc.err")"
 fi
 
 # ---------------------------------------------------------------- 4. extract-dataset
