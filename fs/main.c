@@ -61,6 +61,14 @@ static void usage(const char *prog)
            "* marks the ones -o key=value sets mount-wide):\n", prog);
     name_print_keys(stdout);
     printf("\n"
+           "views inside a video directory (not listed; any frame name resolves in them):\n"
+           "    every=SECONDS/                 a frame every SECONDS\n"
+           "    keyframes/, frames/            every keyframe (t=...), every frame (n=N)\n"
+           "    scenes[,threshold=X][,min=S]/  the first frame of every shot: a scene score\n"
+           "                                   above X (0..1, default 0.3), S seconds apart\n"
+           "                                   at least (default 0.5); one decoding pass\n"
+           "    info.json                      the video's metadata\n"
+           "\n"
            "framefs options (-o name=value):\n"
            "    cache_size=SIZE      frame cache budget (256M, 2G, bytes; default 256M)\n"
            "    workers=N            decoder threads (default: number of CPUs)\n"
