@@ -180,6 +180,18 @@ hits=$(mount_stat "$B" shared_hits)
 a_decodes=$(mount_stat "$A" decodes)
 [ "$a_decodes" -ge 5 ] && pass "A decoded them ($a_decodes decodes)" || fail "A: decodes=$a_decodes"
 
+# ---- scene scores: A's pass, B's listing without one ----
+stores0=$(mount_stat "$A" shared_stores)
+a_sc=$(t ls "$A/clip.mp4/scenes" | tr '\n' ' ')
+wait_stores "$A" $((stores0 + 1)) || fail "A stored no scene scores (shared_stores $(mount_stat "$A" shared_stores))"
+d0=$(mount_stat "$B" decodes)
+b_sc=$(t ls "$B/deeper/same-clip.mkv.mp4/scenes,min=0" | tr '\n' ' ')
+b_sc2=$(t ls "$B/deeper/same-clip.mkv.mp4/scenes" | tr '\n' ' ')
+d1=$(mount_stat "$B" decodes)
+[ -n "$a_sc" ] && [ "$b_sc2" = "$a_sc" ] && [ "$d1" = "$d0" ] &&
+    pass "B lists the shots A found ($a_sc; min=0: $b_sc) from the shared scores, decoding nothing" ||
+    fail "scenes: A '$a_sc', B '$b_sc2', B decodes $d0 -> $d1"
+
 # ---- memcached killed mid-run: reads still succeed, made locally ----
 # First, readers in parallel, so that every I/O thread of both mounts holds
 # a connection that the kill leaves dead.
