@@ -108,6 +108,11 @@ static int is_server_error(memcached_return_t rc)
  * s->failures it has acted on. */
 struct conn {
     memcached_st *mc;
+    /* Reused by every chunk fetched, so its buffer stays.  Ours, not
+     * libmemcached's: memcached_fetch_result() frees a result it allocated
+     * once the answers end, and only resets one it did not. */
+    memcached_result_st res_store;
+    memcached_result_st *res;     /* &res_store once created, else NULL */
     unsigned failures_seen;
 };
 
@@ -225,16 +230,76 @@ static void do_put(struct shared *s, struct conn *c, struct op *op)
 }
 
 /* The value under op->key into op->blob, or nothing (counted). */
+/* The chunks of a value into b, in one round trip (memcached_mget, then
+ * every answer fetched into the connection's reused result, which spares a
+ * fresh megabyte per chunk).  0, or -1 when one is missing or the wrong
+ * size. */
+static int fetch_chunks(struct shared *s, struct conn *c, const char *key,
+                        const struct value_header *h, struct blob *b)
+{
+    const size_t klen = SHARED_KEY_MAX + 16;
+    uint32_t n = h->chunks, seen = 0;
+    char *names = malloc((size_t)n * klen);
+    const char **keys = malloc(n * sizeof(*keys));
+    size_t *lens = malloc(n * sizeof(*lens));
+    char *have = calloc(n, 1);
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    memcached_result_st *r;
+    int ret = -1;
+
+    if (!names || !keys || !lens || !have)
+        goto out;
+    for (uint32_t i = 0; i < n; i++) {
+        chunk_key(names + i * klen, klen, key, i);
+        keys[i] = names + i * klen;
+        lens[i] = strlen(keys[i]);
+    }
+    rc = memcached_mget(c->mc, keys, lens, n);
+    note(s, c, key, rc);
+    if (rc != MEMCACHED_SUCCESS)
+        goto out;
+    ret = 0;
+    while ((r = memcached_fetch_result(c->mc, c->res, &rc))) {
+        const char *k = memcached_result_key_value(r), *at = strrchr(k, ':');
+        size_t got = memcached_result_length(r), want;
+        unsigned long i;
+
+        /* every answer is fetched, even after a bad one: the connection
+         * must be drained for the next op */
+        if (!at || at[1] != 'c' || (i = strtoul(at + 2, NULL, 10)) >= n) {
+            ret = -1;
+            continue;
+        }
+        want = i + 1 < n ? SHARED_CHUNK : (size_t)(h->length - (uint64_t)i * SHARED_CHUNK);
+        if (got != want || have[i]) {
+            ret = -1;
+            continue;
+        }
+        memcpy(b->data + (size_t)i * SHARED_CHUNK, memcached_result_value(r), got);
+        have[i] = 1;
+        seen++;
+    }
+    if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS)
+        note(s, c, key, rc);
+    if (seen != n)
+        ret = -1;
+out:
+    free(names);
+    free(keys);
+    free(lens);
+    free(have);
+    return ret;
+}
+
 static void do_get(struct shared *s, struct conn *c, struct op *op)
 {
     memcached_st *mc = c->mc;
     memcached_return_t rc;
-    size_t len = 0, got;
+    size_t len = 0;
     uint32_t flags;
     char *v = memcached_get(mc, op->key, strlen(op->key), &len, &flags, &rc);
     struct value_header h;
     struct blob *b = NULL;
-    char ck[SHARED_KEY_MAX + 16];
 
     if (!v && stale(s, c, op->key, rc))
         v = memcached_get(mc, op->key, strlen(op->key), &len, &flags, &rc);
@@ -252,22 +317,8 @@ static void do_get(struct shared *s, struct conn *c, struct op *op)
         goto corrupt;
     if (!h.chunks)
         memcpy(b->data, v + sizeof(h), (size_t)h.length);
-    for (uint32_t i = 0, off = 0; i < h.chunks; i++) {
-        char *chunk;
-
-        chunk_key(ck, sizeof(ck), op->key, i);
-        chunk = memcached_get(mc, ck, strlen(ck), &got, &flags, &rc);
-        note(s, c, ck, rc);
-        if (!chunk || off + got > h.length || (i + 1 < h.chunks && got != SHARED_CHUNK)) {
-            free(chunk);
-            goto corrupt;
-        }
-        memcpy(b->data + off, chunk, got);
-        off += (uint32_t)got;
-        free(chunk);
-        if (i + 1 == h.chunks && off != h.length)
-            goto corrupt;
-    }
+    else if (c->res ? fetch_chunks(s, c, op->key, &h, b) < 0 : 1)
+        goto corrupt;
     if (XXH3_64bits(b->data, b->size) != h.checksum)
         goto corrupt;
     free(v);
@@ -299,11 +350,12 @@ static void do_lease(struct shared *s, struct conn *c, struct op *op)
 static void *io_main(void *arg)
 {
     struct shared *s = arg;
-    struct conn c;
+    struct conn c = {0};
 
     pthread_mutex_lock(&s->lock);
     c.mc = memcached_clone(NULL, s->mc);     /* memcached_clone reads s->mc */
     pthread_mutex_unlock(&s->lock);
+    c.res = c.mc ? memcached_result_create(c.mc, &c.res_store) : NULL;
     c.failures_seen = atomic_load(&s->failures);
     for (;;) {
         struct op *op;
@@ -321,6 +373,8 @@ static void *io_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         if (op->kind == OP_STOP) {
             op_unref(op);
+            if (c.res)
+                memcached_result_free(c.res);
             memcached_free(c.mc);
             return NULL;
         }
