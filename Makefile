@@ -163,7 +163,7 @@ FUZZ_MEDIA_SECONDS   ?= 120
 FUZZ_MEDIA_WORKDIR   ?= $(FUZZ_DIR)/media/work
 FUZZ_MEDIA_ARTIFACTS ?= $(FUZZ_DIR)/media/
 FUZZ_MEDIA_SEEDS     := $(FUZZ_DIR)/media-corpus
-FUZZ_MEDIA_PKGS      := libavformat libavcodec libavfilter libavutil libswscale zimg libpng libdeflate libturbojpeg libmemcached libxxhash
+FUZZ_MEDIA_PKGS      := libavformat libavcodec libavfilter libavutil libswscale zimg libpng libseccomp libdeflate libturbojpeg libmemcached libxxhash
 # The media and image floors and the caches below them: no jobs, no FUSE.
 FUZZ_MEDIA_SRC       := tests/fuzz/fuzz_media.c $(CACHE_SRC) $(MEDIA_SRC) $(IMAGE_SRC)
 

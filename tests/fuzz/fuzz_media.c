@@ -27,7 +27,8 @@
  * stop (a loop inside one FFmpeg call, or one of ours without a poll) is
  * what libFuzzer's -timeout reports.
  *
- * Invariants of index.h, select.h, convert.h and encode_png.h are checked;
+ * Invariants of index.h, select.h, convert.h, encode_png.h and scenes.h (with
+ * bit 4 of the first byte, the scene pass over the stream) are checked;
  * a violation calls abort(), which libFuzzer reports as a crash and saves
  * the input.
  */
@@ -55,6 +56,7 @@
 #include "../../decoder/media/fdio.h"
 #include "../../decoder/media/index.h"
 #include "../../decoder/media/load.h"
+#include "../../decoder/media/scenes.h"
 #include "../../decoder/media/seek.h"
 #include "../../decoder/media/select.h"
 #include "../../decoder/media/video.h"
@@ -393,6 +395,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(pad + 6 - len, file, len);
         for (size_t i = 0; i < n_req && now_ns() < deadline; i++)
             request(v, &ctx, tail[2 * i], tail[2 * i + 1], tolerant, level, deadline);
+        /* The scene pass over the whole stream (scenes.h): every score is
+         * in 0..1, or the pass failed with a reason, or ran out of budget. */
+        if (data[0] & 16) {
+            struct budget sb = {.max_polls = LOAD_PACKETS, .deadline = deadline};
+            const float *sc;
+            char err[256] = "";
+            int ret;
+
+            ret = scenes_compute(v, 1, budget_stop, &sb, err, sizeof(err));
+            SAY("  scenes: %d %s\n", ret, ret < 0 ? err : "");
+            CHECK(ret >= 0 || ret == AVERROR_EXIT || err[0]);
+            if (ret >= 0) {
+                CHECK((sc = scenes_of(v)) != NULL);
+                for (size_t i = 0; i < v->index.n_frames; i++)
+                    CHECK(sc[i] >= 0 && sc[i] <= 1);
+            }
+        }
     }
     dec_ctx_close(ctx);
     video_unref(v);
