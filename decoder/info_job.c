@@ -31,9 +31,9 @@ int video_frames_is_key(const struct video_frames *vf, size_t i)
 double video_frames_scene_score(const struct video_frames *vf, size_t i)
 {
     const struct video *v = (const struct video *)vf;
+    const float *sc = scenes_of(v);
 
-    /* Set before the callback that hands vf out, never changed after. */
-    return v->scenes && i < v->index.n_frames ? v->scenes[i] : 0;
+    return sc && i < v->index.n_frames ? sc[i] : 0;
 }
 
 /* v's scene scores known: the video's, another host's, or made here.  0,

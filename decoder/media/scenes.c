@@ -24,14 +24,9 @@ struct pass {
     int failed;
 };
 
-const float *scenes_of(struct video *v)
+const float *scenes_of(const struct video *v)
 {
-    const float *s;
-
-    pthread_mutex_lock(&v->scenes_lock);
-    s = v->scenes;
-    pthread_mutex_unlock(&v->scenes_lock);
-    return s;
+    return atomic_load(&v->scenes);
 }
 
 /* The index position of the frame shown at pts (frames are in pts order),
@@ -127,7 +122,7 @@ int scenes_compute(struct video *v, int threads, int (*stop)(void *), void *arg,
             return AVERROR_EXIT;
         nanosleep(&nap, NULL);
     }
-    if (v->scenes) {
+    if (atomic_load(&v->scenes)) {
         pthread_mutex_unlock(&v->scenes_lock);
         return 0;
     }
@@ -147,7 +142,7 @@ int scenes_compute(struct video *v, int threads, int (*stop)(void *), void *arg,
         snprintf(err, errlen, "out of memory scaling frames for scene scores");
     }
     if (ret >= 0) {
-        v->scenes = p.scores;
+        atomic_store(&v->scenes, p.scores);
         p.scores = NULL;
     }
 out:
@@ -168,13 +163,15 @@ int scenes_adopt(struct video *v, const float *scores, size_t n)
     if (n != v->index.n_frames || !(copy = malloc((n ? n : 1) * sizeof(float))))
         return -1;
     memcpy(copy, scores, n * sizeof(float));
-    pthread_mutex_lock(&v->scenes_lock);
-    if (!v->scenes) {
-        v->scenes = copy;
-        copy = NULL;
-        ret = 0;
+    /* A pass running now makes its own: never wait for it here. */
+    if (pthread_mutex_trylock(&v->scenes_lock) == 0) {
+        if (!atomic_load(&v->scenes)) {
+            atomic_store(&v->scenes, copy);
+            copy = NULL;
+            ret = 0;
+        }
+        pthread_mutex_unlock(&v->scenes_lock);
     }
-    pthread_mutex_unlock(&v->scenes_lock);
     free(copy);
     return ret;
 }

@@ -29,8 +29,9 @@
 #define SCENES_WIDTH 160         /* the grey frames' width (height keeps the aspect) */
 #define SCENES_VERSION 1         /* bumped when the score changes (shared keys) */
 
-/* v's scores (v->index.n_frames floats), or NULL when not computed yet. */
-const float *scenes_of(struct video *v);
+/* v's scores (v->index.n_frames floats), or NULL when not computed yet.
+ * Never blocks (the pointer is set once, atomically). */
+const float *scenes_of(const struct video *v);
 
 /* Compute v's scores unless they are (then 0 at once): one decode, on
  * `threads` threads, from the first packet to the last.  0, AVERROR_EXIT
@@ -39,7 +40,8 @@ int scenes_compute(struct video *v, int threads, int (*stop)(void *), void *arg,
                    size_t errlen);
 
 /* Adopt scores made elsewhere (the shared cache): n must be
- * v->index.n_frames; 0, or -1 (wrong size, or v has its own already). */
+ * v->index.n_frames; 0, or -1 (wrong size, v has its own already, or a
+ * pass is making them now).  Never waits. */
 int scenes_adopt(struct video *v, const float *scores, size_t n);
 
 #endif

@@ -381,7 +381,7 @@ void video_unref(struct video *v)
     if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
         return;
     index_free(&v->index);
-    free(v->scenes);
+    free(atomic_load(&v->scenes));
     pthread_mutex_destroy(&v->scenes_lock);
     avcodec_parameters_free(&v->codecpar);
     free(v->name);

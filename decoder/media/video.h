@@ -61,10 +61,11 @@ struct video {
     struct video_info info;
     struct index index;
 
-    /* Set once after loading, under scenes_lock (scenes.h): each frame's
-     * scene-change score, or NULL. */
+    /* Each frame's scene-change score, or NULL (scenes.h): set once, by
+     * whoever holds scenes_lock (which only serializes making them), and
+     * read without it. */
     pthread_mutex_t scenes_lock;
-    float *scenes;
+    float *_Atomic scenes;
 };
 
 /* The version an fd is: fstat into *id.  0, -errno, or -EINVAL when it is
