@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 #include "avlog.h"
@@ -138,8 +139,11 @@ int scenes_compute(struct video *v, int threads, int (*stop)(void *), void *arg,
     if ((ret = dec_ctx_decode_all(c, on_frame, &p, stop, arg)) < 0 && ret != AVERROR_EXIT)
         avlog_explain(err, errlen, "decoding for scene scores", ret);
     if (ret >= 0 && p.failed) {
-        ret = AVERROR(ENOMEM);
-        snprintf(err, errlen, "out of memory scaling frames for scene scores");
+        const char *fmt = av_get_pix_fmt_name(p.src_fmt);
+
+        ret = AVERROR(EINVAL);
+        snprintf(err, errlen, "cannot scale %dx%d %s frames for scene scores", p.src_w, p.src_h,
+                 fmt ? fmt : "unknown");
     }
     if (ret >= 0) {
         atomic_store(&v->scenes, p.scores);
