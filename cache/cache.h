@@ -135,4 +135,16 @@ struct lru_stats {
 };
 void lru_stats(struct lru *c, struct lru_stats *out);
 
+/* ---- what the tiers below memory share (disk.h, shared.h, tiers.h) ---- */
+
+/* What a value carries besides its bytes (a frame's pts and size). */
+struct cache_meta {
+    int64_t tag;
+    int32_t width, height;
+};
+
+/* Where a tier's log lines go: syslog levels (LOG_INFO, LOG_ERR), one
+ * line, from any of its threads (the caller's logger: cache/ has none). */
+typedef void (*cache_log_fn)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

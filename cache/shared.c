@@ -1,14 +1,13 @@
 /*
  * cache/shared — see shared.h.
  *
- * SHARED_THREADS I/O threads, each with its own memcached_st (which is not
- * thread-safe) cloned from one configured here, run a queue of operations.  A get or a lease is a refcounted op the worker waits
- * on: while it waits in the queue up to SHARED_WAIT_MS, and once an I/O
- * thread runs it until the answer comes (memcached's timeouts bound that,
- * SHARED_ANSWER_MAX_MS at most), or until the caller's stop says so; a worker
- * that lets go of an op leaves it to the I/O thread, which frees it when
- * done.  Gets and leases go to the front of the queue,
- * puts to the back (at most PUT_QUEUE_MAX of them, else dropped).
+ * SHARED_THREADS I/O threads (ioq.h), each with its own memcached_st (which
+ * is not thread-safe) cloned from one configured here, run the operations.
+ * A get or a lease is a call the worker waits on: while it waits in the
+ * queue up to SHARED_WAIT_MS, and once an I/O thread runs it until the
+ * answer comes (memcached's timeouts bound that, SHARED_ANSWER_MAX_MS at
+ * most), or until the caller's stop says so.  Puts are posts (at most
+ * PUT_QUEUE_MAX of them wait, else dropped).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +21,7 @@
 #include <libmemcached/memcached.h>
 #include <xxhash.h>
 
+#include "ioq.h"
 #include "shared.h"
 
 #define PUT_QUEUE_MAX 16
@@ -29,29 +29,22 @@
 #define VALUE_MAGIC "FFSV"
 #define VALUE_VERSION 1u
 
-enum op_kind { OP_GET, OP_LEASE, OP_PUT, OP_STOP };
+enum op_kind { OP_GET, OP_LEASE, OP_PUT };
 
 struct op {
-    atomic_int refs;             /* the I/O thread's, and the waiter's if any */
+    struct ioq_op base;          /* first: the queue's */
     enum op_kind kind;
     char key[SHARED_KEY_MAX + 1];
     struct blob *blob;           /* put: what to store; get: what was found */
-    struct shared_meta meta;
+    struct cache_meta meta;
     int result;                  /* lease: 1 ours, 0 another host's; get: 1 corrupt */
-    int taken;                   /* an I/O thread runs it (under s->lock) */
-    int done;
-    struct op *next;
 };
 
 struct shared {
-    pthread_t thread[SHARED_THREADS];
-    int n_threads;
-    pthread_mutex_t lock;
-    pthread_cond_t work, finished;    /* finished: CLOCK_MONOTONIC */
-    struct op *head, *tail;
-    int puts_queued;
+    struct ioq *q;
+    pthread_mutex_t clone_lock;  /* memcached_clone() reads mc */
     memcached_st *mc;            /* the configuration the threads clone */
-    shared_log_fn log;           /* a server's change of state */
+    cache_log_fn log;           /* a server's change of state */
     time_t ttl;
     /* Each server's (by its position in the list): -1 unknown, 0 down, 1
      * up.  Per server, as one state for the pool would flip at every op
@@ -75,12 +68,17 @@ struct value_header {
     int32_t width, height;
 };
 
+static void op_free(struct ioq_op *base)
+{
+    struct op *op = (struct op *)base;
+
+    blob_unref(op->blob);
+    free(op);
+}
+
 static void op_unref(struct op *op)
 {
-    if (atomic_fetch_sub(&op->refs, 1) == 1) {
-        blob_unref(op->blob);
-        free(op);
-    }
+    ioq_op_unref(&op->base);
 }
 
 /* A key memcached takes: short ones as they are, long ones hashed. */
@@ -323,7 +321,7 @@ static void do_get(struct shared *s, struct conn *c, struct op *op)
         goto corrupt;
     free(v);
     op->blob = b;
-    op->meta = (struct shared_meta){h.tag, h.width, h.height};
+    op->meta = (struct cache_meta){h.tag, h.width, h.height};
     atomic_fetch_add(&s->hits, 1);
     return;
 corrupt:
@@ -347,159 +345,85 @@ static void do_lease(struct shared *s, struct conn *c, struct op *op)
     op->result = rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS ? 0 : 1;
 }
 
-static void *io_main(void *arg)
+static void *conn_start(void *ctx)
 {
-    struct shared *s = arg;
-    struct conn c = {0};
+    struct shared *s = ctx;
+    struct conn *c = calloc(1, sizeof(*c));
 
-    pthread_mutex_lock(&s->lock);
-    c.mc = memcached_clone(NULL, s->mc);     /* memcached_clone reads s->mc */
-    pthread_mutex_unlock(&s->lock);
-    c.res = c.mc ? memcached_result_create(c.mc, &c.res_store) : NULL;
-    c.failures_seen = atomic_load(&s->failures);
-    for (;;) {
-        struct op *op;
+    if (!c)
+        return NULL;
+    pthread_mutex_lock(&s->clone_lock);
+    c->mc = memcached_clone(NULL, s->mc);
+    pthread_mutex_unlock(&s->clone_lock);
+    c->res = c->mc ? memcached_result_create(c->mc, &c->res_store) : NULL;
+    c->failures_seen = atomic_load(&s->failures);
+    return c;
+}
 
-        pthread_mutex_lock(&s->lock);
-        while (!s->head)
-            pthread_cond_wait(&s->work, &s->lock);
-        op = s->head;
-        op->taken = 1;
-        s->head = op->next;
-        if (!s->head)
-            s->tail = NULL;
-        if (op->kind == OP_PUT)
-            s->puts_queued--;
-        pthread_mutex_unlock(&s->lock);
-        if (op->kind == OP_STOP) {
-            op_unref(op);
-            if (c.res)
-                memcached_result_free(c.res);
-            memcached_free(c.mc);
-            return NULL;
-        }
-        if (c.mc)
-            refresh(s, &c);
-        if (!c.mc)
-            ;                    /* out of memory: the op fails (a miss) */
-        else if (op->kind == OP_GET)
-            do_get(s, &c, op);
-        else if (op->kind == OP_LEASE)
-            do_lease(s, &c, op);
-        else
-            do_put(s, &c, op);
-        pthread_mutex_lock(&s->lock);
-        op->done = 1;
-        pthread_cond_broadcast(&s->finished);
-        pthread_mutex_unlock(&s->lock);
-        op_unref(op);
-    }
+static void conn_end(void *ctx, void *state)
+{
+    struct conn *c = state;
+
+    (void)ctx;
+    if (!c)
+        return;
+    if (c->res)
+        memcached_result_free(c->res);
+    memcached_free(c->mc);
+    free(c);
+}
+
+static void conn_run(void *ctx, void *state, struct ioq_op *base)
+{
+    struct shared *s = ctx;
+    struct conn *c = state;
+    struct op *op = (struct op *)base;
+
+    if (!c || !c->mc)
+        return;                  /* out of memory: the op fails (a miss) */
+    refresh(s, c);
+    if (op->kind == OP_GET)
+        do_get(s, c, op);
+    else if (op->kind == OP_LEASE)
+        do_lease(s, c, op);
+    else
+        do_put(s, c, op);
 }
 
 /* ---- callers ------------------------------------------------------------- */
 
-/* Queue op (front or back); 0, or -1 when a put finds the queue full. */
-static int enqueue(struct shared *s, struct op *op, int front)
-{
-    pthread_mutex_lock(&s->lock);
-    if (op->kind == OP_PUT && s->puts_queued >= PUT_QUEUE_MAX) {
-        pthread_mutex_unlock(&s->lock);
-        return -1;
-    }
-    if (op->kind == OP_PUT)
-        s->puts_queued++;
-    if (front) {
-        op->next = s->head;
-        s->head = op;
-        if (!s->tail)
-            s->tail = op;
-    } else {
-        op->next = NULL;
-        if (s->tail)
-            s->tail->next = op;
-        else
-            s->head = op;
-        s->tail = op;
-    }
-    pthread_cond_signal(&s->work);
-    pthread_mutex_unlock(&s->lock);
-    return 0;
-}
-
-static struct op *op_new(enum op_kind kind, const char *key, int refs)
+static struct op *op_new(enum op_kind kind, const char *key)
 {
     struct op *op = calloc(1, sizeof(*op));
 
     if (!op)
         return NULL;
-    atomic_init(&op->refs, refs);
+    ioq_op_init(&op->base, op_free);
     op->kind = kind;
-    if (key)
-        memcached_key(op->key, key);
+    memcached_key(op->key, key);
     return op;
-}
-
-/* now + ms on CLOCK_MONOTONIC (the clock s->finished waits on). */
-static struct timespec after_ms(long ms)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_nsec += ms * 1000000L;
-    t.tv_sec += t.tv_nsec / 1000000000L;
-    t.tv_nsec %= 1000000000L;
-    return t;
-}
-
-static int passed(const struct timespec *t)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec != t->tv_sec ? now.tv_sec > t->tv_sec : now.tv_nsec >= t->tv_nsec;
 }
 
 /* Run op on an I/O thread and wait for it: while it is queued, up to
  * SHARED_WAIT_MS; once a thread runs it, until it is done (memcached's
- * own timeouts bound that), up to SHARED_ANSWER_MAX_MS.  stop(arg) is
- * polled every SHARED_STOP_POLL_MS.  Returns op done (the caller unrefs
- * it), or NULL when it came too late or the caller stopped. */
+ * own timeouts bound that), up to SHARED_ANSWER_MAX_MS.  Returns op done
+ * (the caller unrefs it), or NULL when it came too late or the caller
+ * stopped. */
 static struct op *run_sync(struct shared *s, struct op *op, int (*stop)(void *), void *arg)
 {
-    struct timespec queued_until = after_ms(SHARED_WAIT_MS), answer_until = after_ms(SHARED_ANSWER_MAX_MS);
-    int done, stopped = 0;
+    int stopped;
 
-    enqueue(s, op, 1);
-    pthread_mutex_lock(&s->lock);
-    while (!op->done) {
-        struct timespec slice = after_ms(SHARED_STOP_POLL_MS);
-
-        if (passed(op->taken ? &answer_until : &queued_until))
-            break;
-        pthread_cond_timedwait(&s->finished, &s->lock, &slice);
-        if (!op->done && stop) {  /* outside the lock: stop may take others */
-            pthread_mutex_unlock(&s->lock);
-            stopped = stop(arg);
-            pthread_mutex_lock(&s->lock);
-            if (stopped)
-                break;
-        }
-    }
-    done = op->done;
-    pthread_mutex_unlock(&s->lock);
-    if (!done) {
-        if (!stopped)
-            atomic_fetch_add(&s->errors, 1);
-        op_unref(op);            /* the I/O thread frees it */
-        return NULL;
-    }
-    return op;
+    if (ioq_call(s->q, &op->base, SHARED_WAIT_MS, SHARED_ANSWER_MAX_MS, stop, arg, &stopped))
+        return op;
+    if (!stopped)
+        atomic_fetch_add(&s->errors, 1);
+    return NULL;
 }
 
-struct blob *shared_get(struct shared *s, const char *key, struct shared_meta *meta,
+struct blob *shared_get(struct shared *s, const char *key, struct cache_meta *meta,
                         int *corrupt, int (*stop)(void *), void *arg)
 {
-    struct op *op = op_new(OP_GET, key, 2);
+    struct op *op = op_new(OP_GET, key);
     struct blob *b = NULL;
 
     if (corrupt)
@@ -517,7 +441,7 @@ struct blob *shared_get(struct shared *s, const char *key, struct shared_meta *m
 
 int shared_lease(struct shared *s, const char *key, int (*stop)(void *), void *arg)
 {
-    struct op *op = op_new(OP_LEASE, key, 2);
+    struct op *op = op_new(OP_LEASE, key);
     int ours = 1;
 
     if (op && (op = run_sync(s, op, stop, arg))) {
@@ -527,18 +451,16 @@ int shared_lease(struct shared *s, const char *key, int (*stop)(void *), void *a
     return ours;
 }
 
-void shared_put(struct shared *s, const char *key, struct blob *b, const struct shared_meta *meta)
+void shared_put(struct shared *s, const char *key, struct blob *b, const struct cache_meta *meta)
 {
-    struct op *op = op_new(OP_PUT, key, 1);
+    struct op *op = op_new(OP_PUT, key);
 
     if (!op)
         return;
     op->blob = blob_ref(b);
     op->meta = *meta;
-    if (enqueue(s, op, 0) < 0) {
+    if (ioq_post(s->q, &op->base) < 0)
         atomic_fetch_add(&s->dropped, 1);
-        op_unref(op);
-    }
 }
 
 void shared_stats(struct shared *s, struct shared_stats *out)
@@ -589,11 +511,10 @@ int shared_check_servers(const char *servers, char *err, size_t errlen)
     return ret;
 }
 
-struct shared *shared_new(const char *servers, int ttl, shared_log_fn log, char *err,
+struct shared *shared_new(const char *servers, int ttl, cache_log_fn log, char *err,
                           size_t errlen)
 {
     struct shared *s = calloc(1, sizeof(*s));
-    pthread_condattr_t ca;
 
     if (!s || !(s->mc = memcached_create(NULL))) {
         snprintf(err, errlen, "out of memory");
@@ -631,51 +552,29 @@ struct shared *shared_new(const char *servers, int ttl, shared_log_fn log, char 
      * libmemcached compares whole seconds. */
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
     memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->work, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->finished, &ca);
-    pthread_condattr_destroy(&ca);
-    for (int i = 0; i < SHARED_THREADS; i++) {
-        if (pthread_create(&s->thread[i], NULL, io_main, s) != 0)
-            break;
-        pthread_setname_np(s->thread[i], "framefs-shared");
-        s->n_threads++;
-    }
-    if (!s->n_threads) {
-        snprintf(err, errlen, "cannot start the shared cache threads");
-        memcached_free(s->mc);
-        free(s->state);
-        free(s);
-        return NULL;
+    pthread_mutex_init(&s->clone_lock, NULL);
+    {
+        struct ioq_worker w = {conn_start, conn_run, conn_end, s};
+
+        if (!(s->q = ioq_new(SHARED_THREADS, "framefs-shared", &w, PUT_QUEUE_MAX))) {
+            snprintf(err, errlen, "cannot start the shared cache threads");
+            pthread_mutex_destroy(&s->clone_lock);
+            memcached_free(s->mc);
+            free(s->state);
+            free(s);
+            return NULL;
+        }
     }
     return s;
 }
 
 void shared_free(struct shared *s)
 {
-    struct op *stop;
-
     if (!s)
         return;
-    /* Behind every queued op, one stop per thread: the puts still go out
-     * (each bounded by the timeouts), then the threads end. */
-    for (int i = 0; i < s->n_threads; i++)
-        if ((stop = op_new(OP_STOP, NULL, 1)))
-            enqueue(s, stop, 0);
-    for (int i = 0; i < s->n_threads; i++)
-        pthread_join(s->thread[i], NULL);
-    while (s->head) {
-        struct op *op = s->head;
-
-        s->head = op->next;
-        op_unref(op);
-    }
+    ioq_free(s->q);              /* the puts still go out, each bounded by the timeouts */
     memcached_free(s->mc);
     free(s->state);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->work);
-    pthread_cond_destroy(&s->finished);
+    pthread_mutex_destroy(&s->clone_lock);
     free(s);
 }

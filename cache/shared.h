@@ -43,24 +43,14 @@
 
 struct shared;
 
-/* What a value carries besides its bytes (a frame's pts and size). */
-struct shared_meta {
-    int64_t tag;
-    int32_t width, height;
-};
-
 struct shared_stats {
     unsigned long hits, misses, errors, corrupt, stores, dropped;
 };
 
-/* Where the client's log lines go: syslog levels (LOG_INFO, LOG_ERR), one
- * line, from any of its threads (the caller's logger: cache/ has none). */
-typedef void (*shared_log_fn)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* servers: "HOST:PORT[+HOST:PORT...]"; ttl in seconds; log: as above.  NULL with err set
  * when the list does not parse or the thread cannot start; an unreachable
  * server is no error (every get misses until it answers). */
-struct shared *shared_new(const char *servers, int ttl, shared_log_fn log, char *err,
+struct shared *shared_new(const char *servers, int ttl, cache_log_fn log, char *err,
                           size_t errlen);
 void shared_free(struct shared *s);
 /* Does a server list parse?  0, or -1 with err set. */
@@ -70,14 +60,14 @@ int shared_check_servers(const char *servers, char *err, size_t errlen);
  * stopped or corrupt; *corrupt, when given, says whether it was the last).
  * Blocks as the header says; stop(arg) (NULL: never) is polled every
  * SHARED_STOP_POLL_MS, without the client's lock held. */
-struct blob *shared_get(struct shared *s, const char *key, struct shared_meta *meta,
+struct blob *shared_get(struct shared *s, const char *key, struct cache_meta *meta,
                         int *corrupt, int (*stop)(void *), void *arg);
 /* Take the lease on producing key (memcached add, SHARED_LEASE_S seconds):
  * 1 when this host got it or the servers cannot say (or stop said stop), 0
  * when another host holds it.  Blocks as shared_get(). */
 int shared_lease(struct shared *s, const char *key, int (*stop)(void *), void *arg);
 /* Store b (a reference is taken) under key, later, on the I/O thread. */
-void shared_put(struct shared *s, const char *key, struct blob *b, const struct shared_meta *meta);
+void shared_put(struct shared *s, const char *key, struct blob *b, const struct cache_meta *meta);
 void shared_stats(struct shared *s, struct shared_stats *out);
 
 #endif

@@ -107,8 +107,8 @@ static void run_encode(void *arg, int shutting_down)
         b->width = j->img.width;
         b->height = j->img.height;
         lru_put(j->d->cache, j->key, b);
-        if (j->d->shared)
-            share_frame(j->d, j->video, j->frame, &j->plan, b);
+        if (j->d->tiers)
+            offer_frame(j->d, j->video, j->frame, &j->plan, b);
         blob_unref(b);
     } else {
         lru_abandon(j->d->cache, j->key);

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cache/shared.h"
+#include "../cache/tiers.h"
 #include "batch.h"
 #include "decoder.h"
 #include "image/image.h"
@@ -143,13 +143,18 @@ int decoder_check_shared(const char *servers, char *err, size_t errlen)
 
 void decoder_stats(struct decoder *d, struct decoder_stats *out)
 {
-    struct shared_stats s = {0};
+    struct tiers_stats t = {0};
 
-    if (d->shared)
-        shared_stats(d->shared, &s);
-    *out = (struct decoder_stats){atomic_load(&d->local_hits), s.hits, atomic_load(&d->misses),
-                                  atomic_load(&d->decodes), s.errors, s.corrupt, s.stores,
-                                  d->shared != NULL};
+    if (d->tiers)
+        tiers_stats(d->tiers, &t);
+    *out = (struct decoder_stats){
+        atomic_load(&d->local_hits), t.shared.hits, atomic_load(&d->misses),
+        atomic_load(&d->decodes), t.shared.errors, t.shared.corrupt, t.shared.stores,
+        t.has_shared,
+        t.disk.hits, t.disk.misses, t.disk.evictions, t.disk.corrupt, t.disk.stores,
+        t.disk.bytes, t.disk.max_bytes,
+        !t.has_disk ? "none" : t.disk.state == DISK_ON ? "on"
+                             : t.disk.state == DISK_READ_ONLY ? "read-only" : "off"};
 }
 
 /* Each worker's first act: the seccomp filter (media/sandbox.h). */
@@ -182,16 +187,20 @@ struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t 
     pthread_mutex_init(&d->batch_lock, NULL);
     avlog_install();
     d->note_served = note_batches;
-    pipeline_version(d->load_shared.pipeline, cfg->png_level);
-    if (cfg->shared_cache && !(d->shared = shared_new(cfg->shared_cache, cfg->shared_ttl,
-                                                      log_msg, err, errlen))) {
-        decoder_free(d);
-        return NULL;
+    pipeline_version(d->load_tiers.pipeline, cfg->png_level);
+    if (cfg->shared_cache || cfg->cache_dir) {
+        struct tiers_config tc = {cfg->cache_dir, cfg->disk_bytes, cfg->shared_cache,
+                                  cfg->shared_ttl};
+
+        if (!(d->tiers = tiers_new(&tc, log_msg, err, errlen))) {
+            decoder_free(d);
+            return NULL;
+        }
     }
-    d->load_shared.shared = d->shared;
+    d->load_tiers.tiers = d->tiers;
     if (!(d->cache = lru_new(cfg->cache_bytes)) ||
         !(d->ra = readahead_new(cfg->workers, cfg->cache_bytes)) ||
-        !(d->videos = table_new(evict_video, d, d->shared ? &d->load_shared : NULL)) ||
+        !(d->videos = table_new(evict_video, d, d->tiers ? &d->load_tiers : NULL)) ||
         !(d->pool = pool_new(cfg->workers, cfg->sandbox ? enter_sandbox : NULL, err, errlen))) {
         decoder_free(d);
         return NULL;
@@ -208,7 +217,7 @@ void decoder_free(struct decoder *d)
         table_stop(d->videos);     /* and loads */
     pool_free(d->pool);            /* runs what is queued as cancelled, joins */
     tonemap_release();             /* the graph kept between HDR frames */
-    shared_free(d->shared);        /* after the workers: nobody asks it now */
+    tiers_free(d->tiers);          /* after the workers: nobody asks it now */
     if (d->videos)
         table_free(d->videos);
     while (d->idle) {

@@ -123,6 +123,8 @@ struct decoder_config {
                               * (media/seek.h; for measuring what skipping saves) */
     const char *shared_cache;    /* "HOST:PORT[+...]" (cache/shared.h), or NULL */
     int shared_ttl;          /* seconds values live there */
+    const char *cache_dir;   /* the disk tier's directory (cache/disk.h), or NULL */
+    uint64_t disk_bytes;     /* its byte bound */
 };
 
 typedef void (*frame_done_fn)(void *arg, struct frame_result *res);
@@ -188,6 +190,13 @@ struct decoder_stats {
     unsigned long local_hits, shared_hits, misses, decodes, shared_errors, shared_corrupt,
         shared_stores;
     int shared;              /* a shared cache is configured */
+    /* The disk tier (-o cache_dir): frames and indexes read from it, looked
+     * for and missing, deleted for room, found corrupt (deleted), stored;
+     * the bytes it holds and may hold; "none" (not configured), "on",
+     * "read-only" or "off" (cache/disk.h). */
+    unsigned long disk_hits, disk_misses, disk_evictions, disk_corrupt, disk_stores;
+    uint64_t disk_bytes, disk_max_bytes;
+    const char *disk_state;
 };
 void decoder_stats(struct decoder *d, struct decoder_stats *out);
 /* Does a shared_cache server list parse?  0, or -1 with err set. */

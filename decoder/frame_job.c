@@ -120,8 +120,8 @@ static void run_readahead(void *arg, int shutting_down)
         case LRU_PRODUCE:
             if ((b = produce(j, v, j->frame, err, sizeof(err), &cancelled))) {
                 lru_put(j->d->cache, j->key, b);
-                if (j->d->shared)
-                    share_frame(j->d, v, j->frame, &j->plan, b);
+                if (j->d->tiers)
+                    offer_frame(j->d, v, j->frame, &j->plan, b);
             } else {
                 lru_abandon(j->d->cache, j->key);
             }
@@ -183,15 +183,15 @@ static void frame_complete(struct job *j, enum lru_status st, struct blob *b,
     if (st == LRU_PRODUCE && shutting_down) {
         lru_abandon(j->d->cache, j->key);
         cancelled = 1;
-    } else if (st == LRU_PRODUCE && j->d->shared && (b = shared_frame(j, v, j->frame))) {
+    } else if (st == LRU_PRODUCE && j->d->tiers && (b = tier_frame(j, v, j->frame))) {
         lru_put(j->d->cache, j->key, b);     /* made by another host */
     } else if (st == LRU_PRODUCE) {
         atomic_fetch_add(&j->d->misses, 1);
         b = produce(j, v, j->frame, res->error, sizeof(res->error), &cancelled);
         if (b) {
             lru_put(j->d->cache, j->key, b);
-            if (j->d->shared)
-                share_frame(j->d, v, j->frame, &j->plan, b);
+            if (j->d->tiers)
+                offer_frame(j->d, v, j->frame, &j->plan, b);
         } else {
             lru_abandon(j->d->cache, j->key);
         }

@@ -43,7 +43,7 @@ static void know_scenes(struct job *j, struct video *v, struct video_info *info)
     char err[256] = "";
     int ret;
 
-    if (scenes_of(v) || (j->d->shared && shared_scenes(j, v))) {
+    if (scenes_of(v) || (j->d->tiers && tier_scenes(j, v))) {
         info->scenes_known = 1;
         return;
     }
@@ -51,8 +51,8 @@ static void know_scenes(struct job *j, struct video *v, struct video_info *info)
     ret = scenes_compute(v, j->d->cfg.decode_threads, job_cancelled, j, err, sizeof(err));
     if (ret >= 0) {
         info->scenes_known = 1;
-        if (j->d->shared)
-            share_scenes(j->d, v);
+        if (j->d->tiers)
+            offer_scenes(j->d, v);
         return;
     }
     info->ok = 0;

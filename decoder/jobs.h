@@ -7,7 +7,7 @@
  *                 the cache) and readahead jobs
  *   batch_job.c   listing batches: runs, their encodes, noting served frames
  *   info_job.c    info jobs (probes) and the video_frames_* accessors
- *   shared_key.c  the frame cache's link to the shared cache (cache/shared.h)
+ *   tier_key.c    the frame cache's link to the tiers below it (cache/tiers.h)
  *   request.c     what a request becomes for a video: its frame, plan, key
  *   job.c         what every job uses: decoder contexts, its video, whether
  *                 it should stop, an idle worker, its end
@@ -31,8 +31,8 @@
  * Blocking
  *   The run functions block on I/O, decoding and encoding; so do
  *   borrow_ctx() (when it opens a context) and job_video() (when it loads
- *   the video on this thread); shared_frame() waits for memcached and for
- *   another host (shared_key.c).  Everything else here returns promptly.
+ *   the video on this thread); tier_frame() waits for memcached and for
+ *   another host (tier_key.c).  Everything else here returns promptly.
  */
 #ifndef FRAMEFS_JOBS_H
 #define FRAMEFS_JOBS_H
@@ -58,8 +58,8 @@ struct decoder {
     struct lru *cache;
     struct table *videos;
     struct readahead *ra;
-    struct shared *shared;       /* NULL without -o shared_cache */
-    struct load_shared load_shared;
+    struct tiers *tiers;         /* NULL without -o cache_dir or shared_cache */
+    struct load_tiers load_tiers;
     atomic_ulong local_hits, misses, decodes;
     atomic_long decode_ms;       /* a running mean of produce(), for waits */
 
@@ -179,17 +179,19 @@ void run_info(void *arg, int shutting_down);
 /* The same, with the scene scores known (made here when nobody has them). */
 void run_scenes(void *arg, int shutting_down);
 
-/* ---- shared_key.c (only when d->shared) ---------------------------------- */
+/* ---- tier_key.c (only when d->tiers) ------------------------------------- */
 
-/* Offer b, frame f of v made as plan here, to the other hosts (b borrowed). */
-void share_frame(struct decoder *d, const struct video *v, size_t f,
+/* Offer b, frame f of v made as plan here, to the tiers below memory (the
+ * disk, the other hosts; b borrowed). */
+void offer_frame(struct decoder *d, const struct video *v, size_t f,
                  const struct output_plan *plan, struct blob *b);
-/* Frame f of v made as j->plan by another host (one reference), or NULL:
- * then this host makes it.  May wait for a host that holds its lease. */
-struct blob *shared_frame(struct job *j, const struct video *v, size_t f);
-/* v's scene scores from another host into v (1), or not there (0); offer
- * v's own to the other hosts.  Waits for memcached as shared_get(). */
-int shared_scenes(struct job *j, struct video *v);
-void share_scenes(struct decoder *d, struct video *v);
+/* Frame f of v made as j->plan by an earlier mount or another host (one
+ * reference), or NULL: then this host makes it.  May wait for a host that
+ * holds its lease. */
+struct blob *tier_frame(struct job *j, const struct video *v, size_t f);
+/* v's scene scores from a tier into v (1), or not there (0); offer v's own
+ * to the tiers.  Waits as tiers_get(). */
+int tier_scenes(struct job *j, struct video *v);
+void offer_scenes(struct decoder *d, struct video *v);
 
 #endif

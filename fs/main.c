@@ -22,7 +22,8 @@
 struct options {
     const char *source;
     char *cache_size, *workers, *list_interval, *list_ext, *png_level, *video_ext;
-    char *shared_cache, *shared_cache_ttl;
+    char *shared_cache, *shared_cache_ttl, *cache_dir, *disk_cache_size;
+    char *cache_dir_abs;             /* cache_dir made absolute (the daemon cds to /) */
     int help, version, no_sandbox, decode_all, verbose;
     struct frame_request defaults;   /* -o KEY=VALUE of the frame name keys */
     int bad_default;                 /* one of those was invalid */
@@ -38,6 +39,8 @@ static const struct fuse_opt option_spec[] = {
     OPT("video_ext=%s", video_ext),
     OPT("shared_cache=%s", shared_cache),
     OPT("shared_cache_ttl=%s", shared_cache_ttl),
+    OPT("cache_dir=%s", cache_dir),
+    OPT("disk_cache_size=%s", disk_cache_size),
     {"no_sandbox", offsetof(struct options, no_sandbox), 1},
     {"decode_all", offsetof(struct options, decode_all), 1},
     {"verbose", offsetof(struct options, verbose), 1},
@@ -79,6 +82,9 @@ static void usage(const char *prog)
            "    shared_cache=HOST:PORT[+HOST:PORT...]\n"
            "                         memcached servers shared with other hosts\n"
            "    shared_cache_ttl=SECS  lifetime of shared values (default 86400)\n"
+           "    cache_dir=PATH       keep frames and indexes on disk there, across mounts\n"
+           "                         (off unless given; made when missing)\n"
+           "    disk_cache_size=SIZE its byte bound (default 4G; oldest evicted first)\n"
            "    KEY=VALUE            the default of a frame name key marked *\n"
            "                         (tol=0.5, w=224, q=80, rotate=0, ...)\n"
            "    no_sandbox           decoder threads without their seccomp filter\n"
@@ -214,10 +220,11 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 /* Fill fs and the decoder config from the options; one line on stderr and -1
  * on the first bad value. */
-static int apply_options(const struct options *o, struct fs *fs, struct decoder_config *dc)
+static int apply_options(struct options *o, struct fs *fs, struct decoder_config *dc)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
+    *dc = (struct decoder_config){0};
     dc->cache_bytes = 256u << 20;
     dc->workers = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 2;
     dc->png_level = DEFAULT_PNG_LEVEL;
@@ -247,6 +254,27 @@ static int apply_options(const struct options *o, struct fs *fs, struct decoder_
     }
     if (o->shared_cache_ttl && parse_int(o->shared_cache_ttl, 1, 30 * 86400, &dc->shared_ttl) < 0)
         return bad("invalid shared_cache_ttl '%s' (seconds, 1 to 2592000)", o->shared_cache_ttl);
+    dc->disk_bytes = (uint64_t)4 << 30;
+    if (o->disk_cache_size) {
+        size_t n;
+
+        if (name_parse_size(o->disk_cache_size, &n) < 0 || n < (1u << 20))
+            return bad("invalid disk_cache_size '%s' (examples: 4G, 512M; at least 1M)",
+                       o->disk_cache_size);
+        dc->disk_bytes = n;
+    }
+    if (o->cache_dir && *o->cache_dir) {
+        char cwd[4096];
+
+        if (o->cache_dir[0] == '/')
+            o->cache_dir_abs = strdup(o->cache_dir);
+        else if (getcwd(cwd, sizeof(cwd)) &&
+                 (o->cache_dir_abs = malloc(strlen(cwd) + strlen(o->cache_dir) + 2)))
+            sprintf(o->cache_dir_abs, "%s/%s", cwd, o->cache_dir);
+        if (!o->cache_dir_abs)
+            return bad("cannot use cache_dir '%s'", o->cache_dir);
+        dc->cache_dir = o->cache_dir_abs;
+    }
     if (o->list_ext && name_parse_format(o->list_ext, strlen(o->list_ext), &fs->list_format) < 0)
         return bad("invalid list_ext '%s' (png, jpg or ppm)", o->list_ext);
     if (o->list_interval && name_parse_seconds(o->list_interval, 0, &fs->list_interval) < 0)
@@ -442,6 +470,9 @@ out:
     free(o.list_ext);
     free(o.shared_cache);
     free(o.shared_cache_ttl);
+    free(o.cache_dir);
+    free(o.disk_cache_size);
+    free(o.cache_dir_abs);
     free(o.png_level);
     free(o.video_ext);
     while (n_owned)

@@ -75,9 +75,14 @@ void xattr_of_root(const struct decoder_stats *st, struct xattr_set *out)
     add(out, "user.stats",
         "{\"local_hits\": %lu, \"shared_hits\": %lu, \"misses\": %lu, \"decodes\": %lu, "
         "\"shared_errors\": %lu, \"shared_corrupt\": %lu, \"shared_stores\": %lu, "
-        "\"shared_cache\": %s}",
+        "\"shared_cache\": %s, \"disk_hits\": %lu, \"disk_misses\": %lu, "
+        "\"disk_bytes\": %llu, \"disk_max_bytes\": %llu, \"disk_evictions\": %lu, "
+        "\"disk_corrupt\": %lu, \"disk_stores\": %lu, \"disk_cache\": \"%s\"}",
         st->local_hits, st->shared_hits, st->misses, st->decodes, st->shared_errors,
-        st->shared_corrupt, st->shared_stores, st->shared ? "true" : "false");
+        st->shared_corrupt, st->shared_stores, st->shared ? "true" : "false", st->disk_hits,
+        st->disk_misses, (unsigned long long)st->disk_bytes,
+        (unsigned long long)st->disk_max_bytes, st->disk_evictions, st->disk_corrupt,
+        st->disk_stores, st->disk_state ? st->disk_state : "none");
 }
 
 int xattr_get(const struct xattr_set *s, const char *name, size_t size,

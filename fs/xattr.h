@@ -20,7 +20,7 @@ struct xattr_set {
     int n;
     struct {
         const char *name;
-        char value[272];
+        char value[512];         /* user.stats: about 450 */
     } attr[XATTR_MAX];
 };
 

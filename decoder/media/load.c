@@ -84,7 +84,7 @@ static void index_by_decoding(struct video *v, int (*stop)(void *), void *arg)
 /* ---- the shared index (load.h) ------------------------------------------- */
 
 struct fetch {
-    const struct load_shared *sh;
+    const struct load_tiers *sh;
     int (*stop)(void *);
     void *arg;
 };
@@ -92,7 +92,7 @@ struct fetch {
 /* Index flags kept with the shared index, in its meta tag. */
 #define SHARED_SYNTHETIC_PTS 1
 
-static void index_key(char *key, size_t len, const struct video *v, const struct load_shared *sh)
+static void index_key(char *key, size_t len, const struct video *v, const struct load_tiers *sh)
 {
     snprintf(key, len, "I:%s:%d:%s", v->content_id, v->stream, sh->pipeline);
 }
@@ -102,7 +102,7 @@ static void index_key(char *key, size_t len, const struct video *v, const struct
 static int fetch_index(struct video *v, void *arg)
 {
     struct fetch *f = arg;
-    struct shared_meta meta;
+    struct cache_meta meta;
     struct blob *b;
     char key[SHARED_KEY_MAX];
     int ret = 0;
@@ -112,7 +112,7 @@ static int fetch_index(struct video *v, void *arg)
         return 0;
     }
     index_key(key, sizeof(key), v, f->sh);
-    if (!(b = shared_get(f->sh->shared, key, &meta, NULL, f->stop, f->arg)))
+    if (!(b = tiers_get(f->sh->tiers, key, &meta, NULL, f->stop, f->arg)))
         return 0;
     if (index_deserialize(&v->index, b->data, b->size) == 0) {
         v->synthetic_pts = !!(meta.tag & SHARED_SYNTHETIC_PTS);
@@ -123,9 +123,9 @@ static int fetch_index(struct video *v, void *arg)
 }
 
 /* Store a freshly made index for the other hosts. */
-static void store_index(const struct video *v, const struct load_shared *sh)
+static void store_index(const struct video *v, const struct load_tiers *sh)
 {
-    struct shared_meta meta = {.tag = v->synthetic_pts ? SHARED_SYNTHETIC_PTS : 0};
+    struct cache_meta meta = {.tag = v->synthetic_pts ? SHARED_SYNTHETIC_PTS : 0};
     unsigned char *bytes;
     char key[SHARED_KEY_MAX];
     struct blob *b;
@@ -135,7 +135,7 @@ static void store_index(const struct video *v, const struct load_shared *sh)
         return;
     if ((b = blob_adopt(bytes, len))) {
         index_key(key, sizeof(key), v, sh);
-        shared_put(sh->shared, key, b, &meta);
+        tiers_put(sh->tiers, key, b, &meta);
         blob_unref(b);
     } else {
         free(bytes);
@@ -143,17 +143,17 @@ static void store_index(const struct video *v, const struct load_shared *sh)
 }
 
 struct video *video_load(int fd, const char *name, const struct video_id *id,
-                         const struct load_shared *sh, int (*stop)(void *), void *arg)
+                         const struct load_tiers *sh, int (*stop)(void *), void *arg)
 {
     struct fetch f = {sh, stop, arg};
     struct video *v = sh ? video_open_hooked(fd, name, id, fetch_index, &f, stop, arg)
                          : video_open(fd, name, id, stop, arg);
 
-    if (v && !v->error[0] && !v->stopped && !v->index_shared && v->index_by_decoding)
+    if (v && !v->error[0] && !v->stopped && !v->index_stored && v->index_by_decoding)
         index_by_decoding(v, stop, arg);
     if (v)
         video_finish(v);
-    if (v && v->ok && sh && v->content_id[0] && !v->index_shared)
+    if (v && v->ok && sh && v->content_id[0] && !v->index_stored)
         store_index(v, sh);
     return v;
 }

@@ -9,19 +9,20 @@
 #ifndef FRAMEFS_LOAD_H
 #define FRAMEFS_LOAD_H
 
-#include "../../cache/shared.h"
+#include "../../cache/tiers.h"
 #include "video.h"
 
-/* With a shared cache (decoder/shared.h): the content id is computed first,
- * and the index is taken from the shared cache when another host stored it
- * (no scan, no decoding), else made here and stored for the others. */
-struct load_shared {
-    struct shared *shared;
+/* With cache tiers below memory (cache/tiers.h: the disk, the hosts' shared
+ * cache): the content id is computed first, and the index is taken from a
+ * tier when an earlier mount or another host stored it (no scan, no
+ * decoding), else made here and stored in them. */
+struct load_tiers {
+    struct tiers *tiers;
     char pipeline[17];           /* what made the values (image/version.h) */
 };
 
 /* Takes ownership of fd.  sh may be NULL.  NULL only on ENOMEM (fd closed). */
 struct video *video_load(int fd, const char *name, const struct video_id *id,
-                         const struct load_shared *sh, int (*stop)(void *), void *arg);
+                         const struct load_tiers *sh, int (*stop)(void *), void *arg);
 
 #endif

@@ -29,10 +29,10 @@ struct table {
     atomic_int stopping;
     table_evict_fn evict;
     void *evict_arg;
-    const struct load_shared *shared;
+    const struct load_tiers *tiers;
 };
 
-struct table *table_new(table_evict_fn evict, void *arg, const struct load_shared *shared)
+struct table *table_new(table_evict_fn evict, void *arg, const struct load_tiers *tiers)
 {
     struct table *t = calloc(1, sizeof(*t));
 
@@ -42,7 +42,7 @@ struct table *table_new(table_evict_fn evict, void *arg, const struct load_share
     atomic_init(&t->stopping, 0);
     t->evict = evict;
     t->evict_arg = arg;
-    t->shared = shared;
+    t->tiers = tiers;
     return t;
 }
 
@@ -211,7 +211,7 @@ int table_get(struct table *t, const char *path, int fd, struct table_waiter *w,
     pthread_mutex_unlock(&t->lock);
     let_go(t, victim);
 
-    v = video_load(fd, path, &id, t->shared, load_should_stop, &lw);
+    v = video_load(fd, path, &id, t->tiers, load_should_stop, &lw);
 
     pthread_mutex_lock(&t->lock);
     parked = s ? s->parked : NULL;

@@ -31,8 +31,9 @@ struct table_waiter {
  * the caller drops what it keeps for it (cached frames, idle decoders). */
 typedef void (*table_evict_fn)(void *arg, struct video *v);
 
-/* shared: the shared cache for loads (load.h), or NULL; kept, not owned. */
-struct table *table_new(table_evict_fn evict, void *arg, const struct load_shared *shared);
+/* tiers: the cache tiers below memory for loads (load.h), or NULL; kept,
+ * not owned. */
+struct table *table_new(table_evict_fn evict, void *arg, const struct load_tiers *tiers);
 /* Let go of every video.  No load may be running. */
 void table_free(struct table *t);
 /* Loads stop at their next packet; table_get() then fails with -ESHUTDOWN. */

@@ -303,7 +303,7 @@ static void load(struct video *v, int (*before_scan)(struct video *, void *), vo
         return;
     probe(v, fmt);
     if (!v->error[0] && before_scan && before_scan(v, hook_arg) == 1) {
-        v->index_shared = 1;
+        v->index_stored = 1;
     } else if (!v->error[0]) {
         ret = scan_packets(v, fmt, fmt->streams[v->stream]->codecpar->video_delay > 0,
                            &missing, stop, arg);
@@ -351,7 +351,7 @@ void video_finish(struct video *v)
 {
     int ret;
 
-    if (!v->error[0] && !v->stopped && !v->index_shared &&
+    if (!v->error[0] && !v->stopped && !v->index_stored &&
         (ret = index_finish(&v->index, v->default_dur)) < 0)
         fail(v, "cannot index", ret);
     if (!v->error[0] && !v->stopped && !v->index.n_frames)

@@ -54,7 +54,7 @@ struct video {
     int synthetic_pts;            /* some frames timed by counting: never seek */
     int frames_whole;             /* progressive: a packet holds whole frames */
     char content_id[CONTENT_ID_LEN];   /* content.h; "" without a shared cache */
-    int index_shared;             /* the index came from the shared cache */
+    int index_stored;             /* the index came from the shared cache */
     int rotation[3];              /* transpose, reverse x, reverse y (convert.h) */
     AVRational sar;               /* sample aspect ratio; 0/1 when unknown */
     struct video_color color;     /* as tagged or assumed (color.h) */
