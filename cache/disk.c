@@ -222,27 +222,30 @@ static void do_get(struct disk *d, struct op *op)
         why = "truncated";
     if (why)
         goto bad;
-    if (h.key_len != key_len || !(key = malloc(key_len)) ||
-        read_all(fd, key, key_len, sizeof(h)) < 0 || memcmp(key, op->key, key_len) != 0) {
-        /* another key with the same 128-bit hash, or no memory: a miss */
+    if (!(key = malloc(h.key_len ? h.key_len : 1)) || !(b = blob_new((size_t)h.length))) {
         free(key);
         close(fd);
         atomic_fetch_add(&d->misses, 1);
         return;
     }
-    if (!(b = blob_new((size_t)h.length))) {
-        free(key);
-        close(fd);
-        atomic_fetch_add(&d->misses, 1);
-        return;
-    }
-    if (read_all(fd, b->data, b->size, (off_t)(sizeof(h) + key_len)) < 0)
+    if (read_all(fd, key, h.key_len, sizeof(h)) < 0 ||
+        read_all(fd, b->data, b->size, (off_t)(sizeof(h) + h.key_len)) < 0)
         why = "truncated";
     else if (checksum(&h, key, b->data) != h.checksum)
         why = "corrupt (checksum)";
-    free(key);
-    if (why)
+    if (why) {
+        free(key);
         goto bad;
+    }
+    if (h.key_len != key_len || memcmp(key, op->key, key_len) != 0) {
+        /* another key with the same 128-bit hash: a miss */
+        free(key);
+        blob_unref(b);
+        close(fd);
+        atomic_fetch_add(&d->misses, 1);
+        return;
+    }
+    free(key);
     /* Recency for eviction; coarse, so a hot entry is not rewritten at
      * every read. */
     if (time(NULL) - st.st_mtime > DISK_TOUCH_S && atomic_load(&d->state) == DISK_ON)

@@ -78,6 +78,19 @@ void tiers_stats(struct tiers *t, struct tiers_stats *out)
     }
 }
 
+struct blob *tiers_get_local(struct tiers *t, const char *key, struct cache_meta *meta,
+                             int (*stop)(void *), void *arg)
+{
+    return t->disk ? disk_get(t->disk, key, meta, stop, arg) : NULL;
+}
+
+void tiers_put_local(struct tiers *t, const char *key, struct blob *b,
+                     const struct cache_meta *meta)
+{
+    if (t->disk)
+        disk_put(t->disk, key, b, meta);
+}
+
 int tiers_shared(const struct tiers *t)
 {
     return t->shared != NULL;

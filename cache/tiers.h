@@ -46,6 +46,12 @@ int tiers_lease(struct tiers *t, const char *key, int (*stop)(void *), void *arg
 /* Store b under key in every tier, later. */
 void tiers_put(struct tiers *t, const char *key, struct blob *b, const struct cache_meta *meta);
 void tiers_stats(struct tiers *t, struct tiers_stats *out);
+/* The same on the disk tier only (NULL / nothing without one): for values
+ * that mean nothing on another host, such as those keyed by inode. */
+struct blob *tiers_get_local(struct tiers *t, const char *key, struct cache_meta *meta,
+                             int (*stop)(void *), void *arg);
+void tiers_put_local(struct tiers *t, const char *key, struct blob *b,
+                     const struct cache_meta *meta);
 /* Is there a shared tier (whose lease is worth waiting for)? */
 int tiers_shared(const struct tiers *t);
 

@@ -144,9 +144,12 @@ int decoder_check_shared(const char *servers, char *err, size_t errlen)
 void decoder_stats(struct decoder *d, struct decoder_stats *out)
 {
     struct tiers_stats t = {0};
+    struct table_stats v = {0};
 
     if (d->tiers)
         tiers_stats(d->tiers, &t);
+    if (d->videos)
+        table_stats(d->videos, &v);
     *out = (struct decoder_stats){
         atomic_load(&d->local_hits), t.shared.hits, atomic_load(&d->misses),
         atomic_load(&d->decodes), t.shared.errors, t.shared.corrupt, t.shared.stores,
@@ -154,7 +157,8 @@ void decoder_stats(struct decoder *d, struct decoder_stats *out)
         t.disk.hits, t.disk.misses, t.disk.evictions, t.disk.corrupt, t.disk.stores,
         t.disk.bytes, t.disk.max_bytes,
         !t.has_disk ? "none" : t.disk.state == DISK_ON ? "on"
-                             : t.disk.state == DISK_READ_ONLY ? "read-only" : "off"};
+                             : t.disk.state == DISK_READ_ONLY ? "read-only" : "off",
+        v.bytes, v.max_bytes, v.videos, v.evictions, v.loads, v.scans};
 }
 
 /* Each worker's first act: the seccomp filter (media/sandbox.h). */
@@ -200,7 +204,8 @@ struct decoder *decoder_new(const struct decoder_config *cfg, char *err, size_t 
     d->load_tiers.tiers = d->tiers;
     if (!(d->cache = lru_new(cfg->cache_bytes)) ||
         !(d->ra = readahead_new(cfg->workers, cfg->cache_bytes)) ||
-        !(d->videos = table_new(evict_video, d, d->tiers ? &d->load_tiers : NULL)) ||
+        !(d->videos = table_new(evict_video, d, d->tiers ? &d->load_tiers : NULL,
+                                    cfg->index_bytes)) ||
         !(d->pool = pool_new(cfg->workers, cfg->sandbox ? enter_sandbox : NULL, err, errlen))) {
         decoder_free(d);
         return NULL;

@@ -125,6 +125,7 @@ struct decoder_config {
     int shared_ttl;          /* seconds values live there */
     const char *cache_dir;   /* the disk tier's directory (cache/disk.h), or NULL */
     uint64_t disk_bytes;     /* its byte bound */
+    size_t index_bytes;      /* what the open videos' indexes may hold (media/table.h) */
 };
 
 typedef void (*frame_done_fn)(void *arg, struct frame_result *res);
@@ -197,6 +198,12 @@ struct decoder_stats {
     unsigned long disk_hits, disk_misses, disk_evictions, disk_corrupt, disk_stores;
     uint64_t disk_bytes, disk_max_bytes;
     const char *disk_state;
+    /* The open videos (media/table.h): the bytes their indexes hold, the
+     * bound, how many, how many were let go of for the bound; videos
+     * loaded, and of them indexed by reading the file (a packet scan, or a
+     * decode for streams without timestamps) rather than from a tier. */
+    size_t index_bytes, index_max_bytes, index_videos;
+    unsigned long index_evictions, index_loads, index_scans;
 };
 void decoder_stats(struct decoder *d, struct decoder_stats *out);
 /* Does a shared_cache server list parse?  0, or -1 with err set. */

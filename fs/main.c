@@ -22,7 +22,7 @@
 struct options {
     const char *source;
     char *cache_size, *workers, *list_interval, *list_ext, *png_level, *video_ext;
-    char *shared_cache, *shared_cache_ttl, *cache_dir, *disk_cache_size;
+    char *shared_cache, *shared_cache_ttl, *cache_dir, *disk_cache_size, *index_cache_size;
     char *cache_dir_abs;             /* cache_dir made absolute (the daemon cds to /) */
     int help, version, no_sandbox, decode_all, verbose;
     struct frame_request defaults;   /* -o KEY=VALUE of the frame name keys */
@@ -41,6 +41,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("shared_cache_ttl=%s", shared_cache_ttl),
     OPT("cache_dir=%s", cache_dir),
     OPT("disk_cache_size=%s", disk_cache_size),
+    OPT("index_cache_size=%s", index_cache_size),
     {"no_sandbox", offsetof(struct options, no_sandbox), 1},
     {"decode_all", offsetof(struct options, decode_all), 1},
     {"verbose", offsetof(struct options, verbose), 1},
@@ -85,6 +86,8 @@ static void usage(const char *prog)
            "    cache_dir=PATH       keep frames and indexes on disk there, across mounts\n"
            "                         (off unless given; made when missing)\n"
            "    disk_cache_size=SIZE its byte bound (default 4G; oldest evicted first)\n"
+           "    index_cache_size=SIZE  memory for the open videos' indexes (default 64M;\n"
+           "                         idle ones let go of first, reloaded from cache_dir)\n"
            "    KEY=VALUE            the default of a frame name key marked *\n"
            "                         (tol=0.5, w=224, q=80, rotate=0, ...)\n"
            "    no_sandbox           decoder threads without their seccomp filter\n"
@@ -255,6 +258,9 @@ static int apply_options(struct options *o, struct fs *fs, struct decoder_config
     if (o->shared_cache_ttl && parse_int(o->shared_cache_ttl, 1, 30 * 86400, &dc->shared_ttl) < 0)
         return bad("invalid shared_cache_ttl '%s' (seconds, 1 to 2592000)", o->shared_cache_ttl);
     dc->disk_bytes = (uint64_t)4 << 30;
+    dc->index_bytes = (size_t)64 << 20;
+    if (o->index_cache_size && name_parse_size(o->index_cache_size, &dc->index_bytes) < 0)
+        return bad("invalid index_cache_size '%s' (examples: 64M, 1G)", o->index_cache_size);
     if (o->disk_cache_size) {
         size_t n;
 
@@ -472,6 +478,7 @@ out:
     free(o.shared_cache_ttl);
     free(o.cache_dir);
     free(o.disk_cache_size);
+    free(o.index_cache_size);
     free(o.cache_dir_abs);
     free(o.png_level);
     free(o.video_ext);

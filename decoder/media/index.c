@@ -147,7 +147,23 @@ int index_finish(struct index *ix, int64_t default_dur)
     free(ix->entries);
     ix->entries = NULL;
     ix->n_entries = ix->cap_entries = 0;
+    /* The packets grew by doubling: give back what they will never use. */
+    if (ix->n_packets && ix->cap_packets > ix->n_packets) {
+        struct index_packet *p = realloc(ix->packets, ix->n_packets * sizeof(*p));
+
+        if (p) {
+            ix->packets = p;
+            ix->cap_packets = ix->n_packets;
+        }
+    }
     return 0;
+}
+
+size_t index_memory(const struct index *ix)
+{
+    return ix->cap_packets * sizeof(*ix->packets) +
+           ix->n_frames * (sizeof(*ix->frames) + sizeof(*ix->frame_packet)) +
+           ix->cap_entries * sizeof(*ix->entries);
 }
 
 void index_free(struct index *ix)

@@ -74,6 +74,8 @@ size_t index_earlier_key(const struct index *ix, size_t k);
 /* Position of the packet with this dts (and pos, when both are known), or
  * SIZE_MAX. */
 size_t index_find_packet(const struct index *ix, int64_t dts, int64_t pos);
+/* The bytes the index holds in memory (its arrays). */
+size_t index_memory(const struct index *ix);
 /* Number of keyframes among the frames. */
 size_t index_keyframe_count(const struct index *ix);
 

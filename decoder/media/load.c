@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "load.h"
 #include "seek.h"
@@ -97,8 +99,50 @@ static void index_key(char *key, size_t len, const struct video *v, const struct
     snprintf(key, len, "I:%s:%d:%s", v->content_id, v->stream, sh->pipeline);
 }
 
-/* video_open_hooked()'s hook: the content id, then the index another host
- * stored under it.  1 when v->index was filled. */
+/*
+ * v's content id.  Hashing all of a 10-hour file's bytes costs as much as
+ * reading it, so the disk tier remembers the id of each version this host
+ * has hashed, under what identifies the version locally: device, inode,
+ * size, mtime and ctime (any write changes the ctime, and nobody can set
+ * it back).  Never in the shared cache: inode numbers mean nothing on
+ * another host.  0, or -1 (then the id is "").
+ */
+static int know_content_id(struct video *v, const struct fetch *f)
+{
+    struct cache_meta meta = {0};
+    struct stat st;
+    struct blob *b;
+    char key[160] = "";
+
+    if (fstat(v->fd, &st) == 0 && st.st_size == v->id.size) {
+        snprintf(key, sizeof(key), "M1:%llu:%llu:%lld:%lld.%09ld:%lld.%09ld",
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+        if ((b = tiers_get_local(f->sh->tiers, key, &meta, f->stop, f->arg))) {
+            int ok = b->size == CONTENT_ID_LEN && b->data[CONTENT_ID_LEN - 1] == 0 &&
+                     strspn((const char *)b->data, "0123456789abcdef") == CONTENT_ID_LEN - 1;
+
+            if (ok)
+                memcpy(v->content_id, b->data, CONTENT_ID_LEN);
+            blob_unref(b);
+            if (ok)
+                return 0;
+        }
+    }
+    if (content_id(v->fd, v->id.size, v->content_id, f->stop, f->arg) < 0) {
+        v->content_id[0] = 0;
+        return -1;
+    }
+    if (key[0] && (b = blob_from(v->content_id, CONTENT_ID_LEN))) {
+        tiers_put_local(f->sh->tiers, key, b, &meta);
+        blob_unref(b);
+    }
+    return 0;
+}
+
+/* video_open_hooked()'s hook: the content id, then the index an earlier
+ * mount or another host stored under it.  1 when v->index was filled. */
 static int fetch_index(struct video *v, void *arg)
 {
     struct fetch *f = arg;
@@ -107,10 +151,8 @@ static int fetch_index(struct video *v, void *arg)
     char key[SHARED_KEY_MAX];
     int ret = 0;
 
-    if (content_id(v->fd, v->id.size, v->content_id, f->stop, f->arg) < 0) {
-        v->content_id[0] = 0;
+    if (know_content_id(v, f) < 0)
         return 0;
-    }
     index_key(key, sizeof(key), v, f->sh);
     if (!(b = tiers_get(f->sh->tiers, key, &meta, NULL, f->stop, f->arg)))
         return 0;

@@ -1,6 +1,7 @@
 /*
  * decoder/media/table — see table.h.  A fixed array of slots, evicting the least
- * recently used loaded video when full.
+ * recently used loaded video when full, and the least recently used idle
+ * ones while the loaded videos hold more than max_bytes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,7 +13,7 @@
 #include "load.h"
 #include "table.h"
 
-#define MAX_VIDEOS 64
+#define MAX_VIDEOS 256            /* each holds an fd */
 
 struct slot {
     char *path;
@@ -30,9 +31,15 @@ struct table {
     table_evict_fn evict;
     void *evict_arg;
     const struct load_tiers *tiers;
+    size_t max_bytes;
+    atomic_ulong evictions;       /* for the byte bound */
+    atomic_ulong loads, scans;    /* videos loaded; of them, by reading the file */
+    atomic_size_t bytes;          /* of the loaded videos, as last counted */
+    atomic_int count;
 };
 
-struct table *table_new(table_evict_fn evict, void *arg, const struct load_tiers *tiers)
+struct table *table_new(table_evict_fn evict, void *arg, const struct load_tiers *tiers,
+                        size_t max_bytes)
 {
     struct table *t = calloc(1, sizeof(*t));
 
@@ -43,6 +50,7 @@ struct table *table_new(table_evict_fn evict, void *arg, const struct load_tiers
     t->evict = evict;
     t->evict_arg = arg;
     t->tiers = tiers;
+    t->max_bytes = max_bytes;
     return t;
 }
 
@@ -108,6 +116,51 @@ static struct slot *free_slot(struct table *t, struct video **victim)
     return lru;
 }
 
+/*
+ * While the loaded videos hold more than max_bytes, empty the least
+ * recently used slot whose video nobody uses (lock held), but never `keep`,
+ * the one just loaded: a single video larger than the bound stays while it
+ * is the newest.  The emptied slots' videos go to victims[] (their count
+ * returned) for the caller to let go of once the lock is dropped.
+ */
+static int trim(struct table *t, const struct slot *keep, struct video **victims)
+{
+    size_t total = 0;
+    int n = 0, count = 0;
+
+    for (int i = 0; i < MAX_VIDEOS; i++)
+        if (t->slots[i].video) {
+            total += video_memory(t->slots[i].video);
+            count++;
+        }
+    while (total > t->max_bytes) {
+        struct slot *lru = NULL;
+
+        for (int i = 0; i < MAX_VIDEOS; i++) {
+            struct slot *s = &t->slots[i];
+
+            if (s->video && s != keep && video_idle(s->video) && (!lru || s->used < lru->used))
+                lru = s;
+        }
+        if (!lru)
+            break;
+        total -= video_memory(lru->video);
+        victims[n++] = clear_slot(lru);
+        count--;
+        atomic_fetch_add(&t->evictions, 1);
+    }
+    atomic_store(&t->bytes, total);
+    atomic_store(&t->count, count);
+    return n;
+}
+
+void table_stats(struct table *t, struct table_stats *out)
+{
+    *out = (struct table_stats){atomic_load(&t->bytes), t->max_bytes,
+                                (size_t)atomic_load(&t->count), atomic_load(&t->evictions),
+                                atomic_load(&t->loads), atomic_load(&t->scans)};
+}
+
 static int same_id(const struct video_id *a, const struct video_id *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
@@ -169,7 +222,8 @@ int table_get(struct table *t, const char *path, int fd, struct table_waiter *w,
               struct video **out)
 {
     struct load_watch lw = {.t = t, .loader = w};
-    struct video *v, *victim = NULL;
+    struct video *v, *victim = NULL, *victims[MAX_VIDEOS];
+    int n_victims = 0;
     struct table_waiter *parked;
     struct video_id id;
     struct slot *s;
@@ -212,6 +266,11 @@ int table_get(struct table *t, const char *path, int fd, struct table_waiter *w,
     let_go(t, victim);
 
     v = video_load(fd, path, &id, t->tiers, load_should_stop, &lw);
+    if (v && !v->stopped) {
+        atomic_fetch_add(&t->loads, 1);
+        if (v->ok && !v->index_stored)
+            atomic_fetch_add(&t->scans, 1);
+    }
 
     pthread_mutex_lock(&t->lock);
     parked = s ? s->parked : NULL;
@@ -219,11 +278,14 @@ int table_get(struct table *t, const char *path, int fd, struct table_waiter *w,
         s->video = video_ref(v);
         s->used = ++t->clock;
         s->loader = s->parked = NULL;
+        n_victims = trim(t, s, victims);
     } else if (s) {
         clear_slot(s);                    /* nothing to keep: a new load */
     }
     pthread_mutex_unlock(&t->lock);
     resume_all(parked);
+    for (int i = 0; i < n_victims; i++)
+        let_go(t, victims[i]);
     if (!v)
         return -ENOMEM;
     if (v->stopped) {

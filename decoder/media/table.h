@@ -32,12 +32,24 @@ struct table_waiter {
 typedef void (*table_evict_fn)(void *arg, struct video *v);
 
 /* tiers: the cache tiers below memory for loads (load.h), or NULL; kept,
- * not owned. */
-struct table *table_new(table_evict_fn evict, void *arg, const struct load_tiers *tiers);
+ * not owned.  max_bytes: what the loaded videos may hold (video_memory())
+ * before the least recently used idle ones are let go of, checked after
+ * each load (a video that scene scores grow counts from the next one); they
+ * are loaded again when asked for, from the disk tier when there is one. */
+struct table *table_new(table_evict_fn evict, void *arg, const struct load_tiers *tiers,
+                        size_t max_bytes);
 /* Let go of every video.  No load may be running. */
 void table_free(struct table *t);
 /* Loads stop at their next packet; table_get() then fails with -ESHUTDOWN. */
 void table_stop(struct table *t);
+
+struct table_stats {
+    size_t bytes, max_bytes, videos;     /* as counted after the last load */
+    unsigned long evictions;             /* let go of for the byte bound */
+    unsigned long loads, scans;          /* videos loaded; of them, indexed by
+                                          * reading the file (not from a tier) */
+};
+void table_stats(struct table *t, struct table_stats *out);
 
 #define TABLE_PARKED 1
 

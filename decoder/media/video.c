@@ -389,6 +389,17 @@ void video_unref(struct video *v)
     free(v);
 }
 
+size_t video_memory(const struct video *v)
+{
+    size_t n = sizeof(*v) + index_memory(&v->index) + (v->name ? strlen(v->name) + 1 : 0);
+
+    if (atomic_load(&v->scenes))
+        n += v->index.n_frames * sizeof(float);
+    if (v->codecpar)
+        n += sizeof(*v->codecpar) + (size_t)v->codecpar->extradata_size;
+    return n;
+}
+
 int64_t video_ticks(const struct video *v, double seconds)
 {
     return index_sat_add(video_span_ticks(v, seconds), v->start_pts);

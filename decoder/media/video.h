@@ -92,6 +92,13 @@ struct video *video_open_hooked(int fd, const char *name, const struct video_id 
 void video_finish(struct video *v);
 struct video *video_ref(struct video *v);
 void video_unref(struct video *v);
+/* The bytes v holds in memory: itself, its index, its scene scores. */
+size_t video_memory(const struct video *v);
+/* Whether only one reference is left (the table's: nobody uses v now). */
+static inline int video_idle(struct video *v)
+{
+    return atomic_load(&v->refs) == 1;
+}
 
 /* Seconds from the start of the file -> stream ticks (rounded to nearest,
  * saturating), a span of seconds -> ticks, and ticks -> seconds. */

@@ -93,11 +93,12 @@ M=$WORK/m
 # ---- a cold mount makes and stores; a remount serves from disk ----
 mount_framefs "$SRC" "$M" "cache_dir=$CD" || exit 1
 read_all "$M" cold
-# 2 indexes and 7 frames, stored asynchronously
-wait_disk_stores "$M" 9 || fail "disk_stores $(mount_stat "$M" disk_stores), want 9"
+# 2 content ids (load.c), 2 indexes and 7 frames, stored asynchronously
+wait_disk_stores "$M" 11 || fail "disk_stores $(mount_stat "$M" disk_stores), want 11"
 [ "$(mount_stat "$M" disk_cache)" = on ] && pass "disk_cache is on" || fail "disk_cache $(mount_stat "$M" disk_cache)"
 n=$(entries "$CD")
-[ "$n" -eq 9 ] && pass "9 entries on disk (2 indexes, 7 frames), $(entry_bytes "$CD") bytes" || fail "$n entries on disk, want 9"
+[ "$n" -eq 11 ] && pass "11 entries on disk (2 content ids, 2 indexes, 7 frames), $(entry_bytes "$CD") bytes" ||
+    fail "$n entries on disk, want 11"
 [ "$(mount_stat "$M" disk_bytes)" = "$(entry_bytes "$CD")" ] && pass "disk_bytes = the entries' size" ||
     fail "disk_bytes $(mount_stat "$M" disk_bytes), entries $(entry_bytes "$CD")"
 [ "$(tmps "$CD")" -eq 0 ] && pass "no temporary file left" || fail "$(tmps "$CD") temporary files left"
@@ -109,7 +110,9 @@ n=$(same_as warm cold)
 [ "$n" -eq ${#FRAMES[@]} ] && pass "after a remount the ${#FRAMES[@]} frames (png, jpg, ppm, 1080p) are byte-identical" ||
     fail "after a remount $n of ${#FRAMES[@]} frames identical"
 d=$(mount_stat "$M" decodes); h=$(mount_stat "$M" disk_hits)
-[ "$d" = 0 ] && [ "$h" -ge 9 ] && pass "served from disk: decodes=$d disk_hits=$h (2 indexes, 7 frames)" ||
+s=$(mount_stat "$M" index_scans)
+[ "$d" = 0 ] && [ "$h" -ge 11 ] && [ "$s" = 0 ] &&
+    pass "served from disk: decodes=$d index_scans=$s disk_hits=$h (2 content ids, 2 indexes, 7 frames)" ||
     fail "remount: decodes=$d disk_hits=$h ($(getfattr --absolute-names --only-values -n user.stats "$M"))"
 r=$(ppm_truth warm)
 [ "$r" = "3 of 3" ] && pass "the PPMs from disk equal the ffmpeg CLI's decode ($r)" || fail "PPMs from disk equal the CLI's: $r"
@@ -156,12 +159,12 @@ n=$(same_as spoilt cold)
 c=$(mount_stat "$M" disk_corrupt); h=$(mount_stat "$M" disk_hits)
 [ "$n" -eq ${#FRAMES[@]} ] && pass "$n_entries entries with a flipped byte: the ${#FRAMES[@]} frames still right" ||
     fail "flipped entries: $n of ${#FRAMES[@]} frames right"
-[ "$c" -ge 9 ] && [ "$h" = 0 ] && pass "each counted corrupt (disk_corrupt=$c), none served (disk_hits=$h)" ||
+[ "$c" -ge 11 ] && [ "$h" = 0 ] && pass "each counted corrupt (disk_corrupt=$c), none served (disk_hits=$h)" ||
     fail "flipped entries: disk_corrupt=$c disk_hits=$h"
 lines=$(grep -c "disk cache .* is corrupt" "$M_LOG")
 [ "$lines" -eq "$c" ] && pass "one log line per corrupt entry ($lines): $(grep -m1 'disk cache' "$M_LOG")" ||
     fail "$lines log lines for $c corrupt entries"
-wait_disk_stores "$M" 9 || fail "the remade values were not stored again (disk_stores $(mount_stat "$M" disk_stores))"
+wait_disk_stores "$M" 11 || fail "the remade values were not stored again (disk_stores $(mount_stat "$M" disk_stores))"
 unmount_framefs "$M"
 
 # truncated to half, and a leftover temporary file of a dead process, one
@@ -176,7 +179,7 @@ mount_framefs "$SRC" "$M" "cache_dir=$CD" || exit 1
 read_all "$M" truncated
 n=$(same_as truncated cold)
 c=$(mount_stat "$M" disk_corrupt); h=$(mount_stat "$M" disk_hits)
-[ "$n" -eq ${#FRAMES[@]} ] && [ "$c" -ge 9 ] && [ "$h" = 0 ] &&
+[ "$n" -eq ${#FRAMES[@]} ] && [ "$c" -ge 11 ] && [ "$h" = 0 ] &&
     pass "entries truncated to half: frames right, disk_corrupt=$c, disk_hits=$h" ||
     fail "truncated entries: $n of ${#FRAMES[@]} right, disk_corrupt=$c disk_hits=$h"
 [ ! -e "$CD/00/.tmp.2147483600.1234.0" ] && pass "a temporary file of a process that is gone is deleted" ||
@@ -352,6 +355,69 @@ h=$(mount_stat "$M" disk_hits); c=$(mount_stat "$M" disk_corrupt)
 sleep 0.5
 [ "$(tmps "$KD")" -eq 0 ] && pass "the killed process's temporary files are gone after the remount's scan" ||
     fail "$(tmps "$KD") temporary files still there"
+unmount_framefs "$M"
+
+# ---- a raw .h264 (indexed by decoding all of it) is not indexed again ----
+RAW=$WORK/raw
+mkdir -p "$RAW"
+ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=s=352x288:r=25:d=4,noise=alls=8:allf=t" \
+    -c:v libx264 -pix_fmt yuv420p -g 25 -bf 2 -f h264 "$RAW/stream.h264" || fail "cannot make stream.h264"
+RC=$WORK/rawcache
+mount_framefs "$RAW" "$M" "cache_dir=$RC" || exit 1
+t cp "$M/stream.h264/n=30.ppm" "$WORK/raw-30.ppm"
+s1=$(mount_stat "$M" index_scans)
+unmount_framefs "$M"
+mount_framefs "$RAW" "$M" "cache_dir=$RC" || exit 1
+t cp "$M/stream.h264/n=30.ppm" "$WORK/raw-again-30.ppm"
+t cp "$M/stream.h264/n=61.ppm" "$WORK/raw-61.ppm"
+s2=$(mount_stat "$M" index_scans); l2=$(mount_stat "$M" index_loads)
+ok=1
+for i in 30 61; do
+    f=$WORK/raw-$i.ppm
+    [ "$i" = 30 ] && f=$WORK/raw-again-30.ppm
+    cli_raw "$RAW/stream.h264" "$i" "" rgb24 "$TMPF/cli.rgb" && ppm_pixels "$f" "$TMPF/ours.rgb" &&
+        cmp -s "$TMPF/cli.rgb" "$TMPF/ours.rgb" || ok=0
+done
+[ "$s1" = 1 ] && [ "$s2" = 0 ] && [ "$l2" = 1 ] && [ "$ok" = 1 ] && cmp -s "$WORK/raw-30.ppm" "$WORK/raw-again-30.ppm" &&
+    pass "a raw .h264 after a remount: its index from disk (index_scans $s1 -> $s2), frames 30 (cached) and 61 (decoded) equal the CLI's" ||
+    fail "raw .h264 after a remount: index_scans $s1 -> $s2, loads $l2, frames equal the CLI's: $ok"
+unmount_framefs "$M"
+
+# ---- the index bound: many videos, memory bounded, evicted ones back from disk ----
+MANY=$WORK/many
+mkdir -p "$MANY"
+ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=s=160x120:r=30:d=60" -c:v libx264 -preset ultrafast \
+    -g 60 "$MANY/v000.mp4" || fail "cannot make v000.mp4"
+for i in $(seq 1 299); do cp "$MANY/v000.mp4" "$MANY/v$(printf %03d "$i").mp4"; done
+MC=$WORK/manycache
+mount_framefs "$MANY" "$M" "cache_dir=$MC,index_cache_size=4M" || exit 1
+M_PID=$MOUNT_PID
+open_range() {   # open_range FIRST LAST: index videos FIRST..LAST (user.duration)
+    local i
+    for i in $(seq "$1" "$2"); do
+        getfattr --absolute-names --only-values -n user.duration "$M/v$(printf %03d "$i").mp4" >/dev/null 2>&1 ||
+            echo "$i" >>"$WORK/many.failed"
+    done
+}
+t open_range 0 49
+rss50=$(proc_kb "$M_PID" VmRSS)
+t open_range 50 299
+rss300=$(proc_kb "$M_PID" VmRSS)
+ib=$(mount_stat "$M" index_bytes); iv=$(mount_stat "$M" index_videos); ie=$(mount_stat "$M" index_evictions)
+[ "$ib" -le 4194304 ] && [ "$iv" -lt 100 ] && [ "$ie" -ge 200 ] && [ ! -e "$WORK/many.failed" ] &&
+    pass "300 videos (1800 frames each) under index_cache_size=4M: $iv kept, $ib bytes, $ie let go of" ||
+    fail "index bound: $iv videos kept, $ib bytes, $ie evictions, failed: $(cat "$WORK/many.failed" 2>/dev/null | wc -l)"
+grow=$(( rss300 - rss50 ))
+[ "$grow" -lt $((12 * 1024 * SLOW)) ] && pass "RSS grew $grow KiB from the 50th video to the 300th (${rss50} -> ${rss300} KiB)" ||
+    fail "RSS grew $grow KiB from the 50th video to the 300th (${rss50} -> ${rss300} KiB)"
+sc=$(mount_stat "$M" index_scans); dh=$(mount_stat "$M" disk_hits)
+t open_range 0 19
+sc2=$(mount_stat "$M" index_scans); dh2=$(mount_stat "$M" disk_hits)
+t cp "$M/v005.mp4/n=100.ppm" "$WORK/many-5.ppm"
+cli_raw "$MANY/v005.mp4" 100 "" rgb24 "$TMPF/cli.rgb" && ppm_pixels "$WORK/many-5.ppm" "$TMPF/ours.rgb" &&
+    cmp -s "$TMPF/cli.rgb" "$TMPF/ours.rgb" && [ "$sc2" = "$sc" ] && [ "$dh2" -ge $((dh + 20)) ] &&
+    pass "20 evicted indexes reopened from disk without a scan (index_scans $sc -> $sc2, disk_hits $dh -> $dh2); a frame of one equals the CLI's" ||
+    fail "evicted indexes reopened: index_scans $sc -> $sc2, disk_hits $dh -> $dh2"
 unmount_framefs "$M"
 
 [ "$(failures)" -eq 0 ]
