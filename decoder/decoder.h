@@ -199,7 +199,8 @@ struct decoder_stats {
     uint64_t disk_bytes, disk_max_bytes;
     const char *disk_state;
     /* The open videos (media/table.h): the bytes their indexes hold, the
-     * bound, how many, how many were let go of for the bound; videos
+     * bound, how many, how many were let go of for room (MAX_VIDEOS slots
+     * or the bound); videos
      * loaded, and of them indexed by reading the file (a packet scan, or a
      * decode for streams without timestamps) rather than from a tier. */
     size_t index_bytes, index_max_bytes, index_videos;

@@ -32,7 +32,7 @@ struct table {
     void *evict_arg;
     const struct load_tiers *tiers;
     size_t max_bytes;
-    atomic_ulong evictions;       /* for the byte bound */
+    atomic_ulong evictions;       /* for room: a slot, or the byte bound */
     atomic_ulong loads, scans;    /* videos loaded; of them, by reading the file */
     atomic_size_t bytes;          /* of the loaded videos, as last counted */
     atomic_int count;
@@ -111,8 +111,10 @@ static struct slot *free_slot(struct table *t, struct video **victim)
         if (s->video && (!lru || s->used < lru->used))
             lru = s;
     }
-    if (lru)
+    if (lru) {
         *victim = clear_slot(lru);
+        atomic_fetch_add(&t->evictions, 1);
+    }
     return lru;
 }
 

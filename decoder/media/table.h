@@ -45,7 +45,8 @@ void table_stop(struct table *t);
 
 struct table_stats {
     size_t bytes, max_bytes, videos;     /* as counted after the last load */
-    unsigned long evictions;             /* let go of for the byte bound */
+    unsigned long evictions;             /* let go of for room (a slot, or
+                                          * the byte bound) */
     unsigned long loads, scans;          /* videos loaded; of them, indexed by
                                           * reading the file (not from a tier) */
 };
