@@ -31,13 +31,13 @@ warn=$(man --warnings -l "$MANPAGE" 2>&1 >/dev/null)
 missing=""
 for o in "${options[@]}"; do
     grep -q -- "\`$o[=\`]" "$README" || missing+=" README:$o"
-    printf '%s\n' "$manpage" | grep -qE "(^|[[:space:]])$o(=|[[:space:]]|$)" || missing+=" man:$o"
+    grep -qE "(^|[[:space:]])$o(=|[[:space:]]|$)" <<<"$manpage" || missing+=" man:$o"
 done
 [ -z "$missing" ] && pass "every option is in README.md and the man page" || fail "options missing:$missing"
 missing=""
 for k in "${keys[@]}"; do
     grep -q -- "\`$k[=\`]" "$README" || missing+=" README:$k"
-    printf '%s\n' "$manpage" | grep -qE "(^|[[:space:](,])$k([[:space:]=),]|$)" || missing+=" man:$k"
+    grep -qE "(^|[[:space:](,])$k([[:space:]=),]|$)" <<<"$manpage" || missing+=" man:$k"
 done
 [ -z "$missing" ] && pass "every frame name key is in README.md and the man page" || fail "keys missing:$missing"
 
