@@ -222,12 +222,17 @@ static inline size_t run_length(const uint8_t *in, size_t i, size_t max, uint8_t
     return r;
 }
 
-/* Tokens of in[start..end) (the byte before start may start a run). */
+/* Tokens of in[start..end) (the byte before start may start a run).
+ * Literals are counted in four histograms in turn, summed at the end: a
+ * filtered frame repeats a few values, and one counter incremented at
+ * every byte makes each increment wait for the one before. */
 static void tokenize(const uint8_t *in, size_t start, size_t end, uint16_t *tok,
                      struct block *b)
 {
+    uint32_t lanes[4][256];
     size_t i = start, nt = 0;
 
+    memset(lanes, 0, sizeof(lanes));
     while (i < end) {
         uint8_t c = in[i];
 
@@ -241,10 +246,13 @@ static void tokenize(const uint8_t *in, size_t start, size_t end, uint16_t *tok,
             i += r;
             continue;
         }
-        tok[nt++] = c;
-        b->freq[c]++;
+        tok[nt] = c;
+        lanes[nt & 3][c]++;
+        nt++;
         i++;
     }
+    for (int c = 0; c < 256; c++)
+        b->freq[c] += lanes[0][c] + lanes[1][c] + lanes[2][c] + lanes[3][c];
     b->n_tok = nt;
 }
 
@@ -329,6 +337,20 @@ static size_t plan_block(struct block *b)
     return bits + b->matches * 1;               /* distance code 0: one bit */
 }
 
+static inline void put_token(struct bitwriter *w, const struct block *b, unsigned t)
+{
+    if (t < 256) {
+        put_bits(w, b->code[t], b->len[t]);
+    } else {
+        unsigned r = t - 256, lc = len_code[r];
+
+        /* The length's code, its extra bits, then distance code 0: a zero
+         * bit, already in place (at most 15 + 5 + 1 bits). */
+        put_bits(w, b->code[257 + lc] | ((r - len_base[lc]) << b->len[257 + lc]),
+                 b->len[257 + lc] + len_extra[lc] + 1);
+    }
+}
+
 static void write_dynamic(struct bitwriter *w, const struct block *b, const uint16_t *tok,
                           int final)
 {
@@ -344,19 +366,12 @@ static void write_dynamic(struct bitwriter *w, const struct block *b, const uint
         put_flush(w, b->cl_code[s], b->cl_len[s]);
         put_flush(w, b->cl_extra[k], cl_extra_bits(s));
     }
+    /* Two tokens between flushes: each is at most 21 bits (15 for a
+     * literal), and at most 7 wait after a flush. */
     for (size_t k = 0; k < b->n_tok; k++) {
-        unsigned t = tok[k];
-
-        if (t < 256) {
-            put_bits(w, b->code[t], b->len[t]);
-        } else {
-            unsigned r = t - 256, lc = len_code[r];
-
-            /* The length's code, its extra bits, then distance code 0: a
-             * zero bit, already in place (at most 21 bits in all). */
-            put_bits(w, b->code[257 + lc] | ((r - len_base[lc]) << b->len[257 + lc]),
-                     b->len[257 + lc] + len_extra[lc] + 1);
-        }
+        put_token(w, b, tok[k]);
+        if (++k < b->n_tok)
+            put_token(w, b, tok[k]);
         flush_whole(w);
     }
     put_flush(w, b->code[EOB], b->len[EOB]);
