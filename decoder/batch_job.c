@@ -191,6 +191,14 @@ static void run_batch(void *arg, int shutting_down)
             /* Produced already, or being produced by a reader: not ours. */
             ours[k] = lru_get(j->d->cache, keys[k], &hit, never_wait, NULL) == LRU_PRODUCE;
             blob_unref(hit);
+            /* On disk or on another host already: taken, not decoded. */
+            if (ours[k] && j->d->tiers &&
+                (hit = tier_peek(j->d, j->video, claim[k].frame, &claim[k].plan,
+                                 batch_should_stop, j))) {
+                lru_put(j->d->cache, keys[k], hit);
+                blob_unref(hit);
+                ours[k] = 0;
+            }
         }
         for (size_t k = 0; k < n; k++) {
             int slot;

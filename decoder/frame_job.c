@@ -118,7 +118,12 @@ static void run_readahead(void *arg, int shutting_down)
         case LRU_PARKED:
             break;
         case LRU_PRODUCE:
-            if ((b = produce(j, v, j->frame, err, sizeof(err), &cancelled))) {
+            /* On disk or on another host already: no decode (after a
+             * remount a sequential reader's next frames are there). */
+            if (j->d->tiers &&
+                (b = tier_peek(j->d, v, j->frame, &j->plan, producer_should_stop, j))) {
+                lru_put(j->d->cache, j->key, b);
+            } else if ((b = produce(j, v, j->frame, err, sizeof(err), &cancelled))) {
                 lru_put(j->d->cache, j->key, b);
                 if (j->d->tiers)
                     offer_frame(j->d, v, j->frame, &j->plan, b);

@@ -192,6 +192,11 @@ struct blob *tier_frame(struct job *j, const struct video *v, size_t f);
 /* v's scene scores from a tier into v (1), or not there (0); offer v's own
  * to the tiers.  Waits as tiers_get(). */
 int tier_scenes(struct job *j, struct video *v);
+/* Frame f of v made as plan, when a tier has it (one reference), or NULL;
+ * one lookup (readahead and batches: they never wait for a lease).  Waits
+ * as tiers_get(). */
+struct blob *tier_peek(struct decoder *d, const struct video *v, size_t f,
+                       const struct output_plan *plan, int (*stop)(void *), void *arg);
 void offer_scenes(struct decoder *d, struct video *v);
 
 #endif

@@ -49,6 +49,24 @@ void offer_frame(struct decoder *d, const struct video *v, size_t f,
         tiers_put(d->tiers, key, b, &meta);
 }
 
+/* Frame f of v made as plan, if a tier has it (one reference), else NULL:
+ * one lookup, no waiting for another host's lease. */
+struct blob *tier_peek(struct decoder *d, const struct video *v, size_t f,
+                       const struct output_plan *plan, int (*stop)(void *), void *arg)
+{
+    char key[2 * DECODER_KEY_MAX];
+    struct cache_meta meta;
+    struct blob *b;
+
+    if (tier_frame_key(key, sizeof(key), d, v, f, plan) < 0 ||
+        !(b = tiers_get(d->tiers, key, &meta, NULL, stop, arg)))
+        return NULL;
+    b->tag = meta.tag;
+    b->width = meta.width;
+    b->height = meta.height;
+    return b;
+}
+
 /*
  * A frame an earlier mount or another host may have made: its image from a
  * tier, or NULL (then this host makes it).  When another host holds the lease on it,

@@ -118,6 +118,36 @@ r=$(ppm_truth warm)
 [ "$r" = "3 of 3" ] && pass "the PPMs from disk equal the ffmpeg CLI's decode ($r)" || fail "PPMs from disk equal the CLI's: $r"
 unmount_framefs "$M"
 
+# ---- after a remount, readahead and batches take from disk too ----
+SQ=$WORK/seqcache
+mount_framefs "$SRC" "$M" "cache_dir=$SQ" || exit 1
+for i in $(seq 0 29); do t cp "$M/clip.mp4/n=$i.png" "$WORK/seq-$i.png" || fail "seq: n=$i"; done
+t cp -r "$M/clip.mp4/every=0.5" "$WORK/seq-batch" || fail "seq: cp -r every=0.5"
+settle_stores() {   # settle_stores MNT: until disk_stores stays the same for 1 s
+    local a b
+    for _ in $(seq $((20 * SLOW))); do
+        a=$(mount_stat "$1" disk_stores); sleep 1; b=$(mount_stat "$1" disk_stores)
+        [ "$a" = "$b" ] && return 0
+    done
+    return 1
+}
+settle_stores "$M" || fail "seq: the stores did not settle"
+unmount_framefs "$M"
+mount_framefs "$SRC" "$M" "cache_dir=$SQ" || exit 1
+bad=0
+for i in $(seq 0 29); do
+    t cp "$M/clip.mp4/n=$i.png" "$WORK/seq-again-$i.png"
+    cmp -s "$WORK/seq-$i.png" "$WORK/seq-again-$i.png" || bad=$((bad + 1))
+done
+t cp -r "$M/clip.mp4/every=0.5" "$WORK/seq-batch-again" || fail "seq: cp -r every=0.5 again"
+diff -r "$WORK/seq-batch" "$WORK/seq-batch-again" >/dev/null || bad=$((bad + 1))
+sleep 0.5
+d=$(mount_stat "$M" decodes); h=$(mount_stat "$M" disk_hits)
+[ "$bad" = 0 ] && [ "$d" = 0 ] &&
+    pass "after a remount, 30 consecutive frames (readahead) and cp -r every=0.5/ (a batch) all from disk: decodes $d, disk_hits $h" ||
+    fail "after a remount, sequential and batch reads: $bad differ, decodes $d, disk_hits $h"
+unmount_framefs "$M"
+
 # ---- a changed source gets no stale frame ----
 cp "$SRC/clip.mp4" "$WORK/clip.orig.mp4"
 ffmpeg -nostdin -loglevel error -y -f lavfi -i "smptebars=s=352x288:r=25:d=4,noise=alls=8:allf=t" \
