@@ -53,6 +53,7 @@ struct disk {
     atomic_uint_fast64_t bytes;
     atomic_ulong hits, misses, corrupt, evictions, stores, dropped;
     atomic_uint tmp_seq;
+    atomic_size_t queued;             /* bytes of the stores waiting to be written */
     atomic_int undeletable_logged;
     struct ioq *readers, *writer;
 
@@ -83,6 +84,8 @@ static void op_free(struct ioq_op *base)
 {
     struct op *op = (struct op *)base;
 
+    if (op->kind == OP_PUT && op->blob)
+        atomic_fetch_sub(&op->d->queued, op->blob->size);
     blob_unref(op->blob);
     free(op->key);
     free(op);
@@ -557,8 +560,16 @@ void disk_put(struct disk *d, const char *key, struct blob *b, const struct cach
 {
     struct op *op;
 
-    if (atomic_load(&d->state) != DISK_ON || !(op = op_new(d, OP_PUT, key)))
+    if (atomic_load(&d->state) != DISK_ON)
         return;
+    /* What waits holds memory the frame cache may already have let go of:
+     * bounded in bytes too, so a burst of large frames is dropped. */
+    if (atomic_fetch_add(&d->queued, b->size) + b->size > DISK_QUEUE_BYTES ||
+        !(op = op_new(d, OP_PUT, key))) {
+        atomic_fetch_sub(&d->queued, b->size);
+        atomic_fetch_add(&d->dropped, 1);
+        return;
+    }
     op->blob = blob_ref(b);
     op->meta = *meta;
     if (ioq_post(d->writer, &op->base) < 0)

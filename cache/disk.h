@@ -34,8 +34,8 @@
  * thread, since the decoder's workers may open nothing; eviction on one
  * more.  A worker waits for a read while it is queued at most
  * DISK_WAIT_MS and while it runs at most DISK_ANSWER_MAX_MS, or until its
- * stop says so; a store is queued (at most DISK_PUT_QUEUE_MAX, else
- * dropped) and the caller goes on.  Never called from a FUSE thread.
+ * stop says so; a store is queued (at most DISK_PUT_QUEUE_MAX of them and
+ * DISK_QUEUE_BYTES, else dropped) and the caller goes on.  Never called from a FUSE thread.
  */
 #ifndef FRAMEFS_DISK_H
 #define FRAMEFS_DISK_H
@@ -46,6 +46,7 @@
 
 #define DISK_READERS 2
 #define DISK_PUT_QUEUE_MAX 16
+#define DISK_QUEUE_BYTES (32u << 20)   /* and at most this many bytes of them */
 #define DISK_WAIT_MS 1000
 #define DISK_ANSWER_MAX_MS 2000
 #define DISK_TOUCH_S 60
