@@ -340,6 +340,34 @@ static int check_mountpoint(const char *mnt, const struct fs *fs)
     return 0;
 }
 
+/* cache_dir (absolute) must not lie inside the mount point: the disk tier
+ * opens it before the session runs, and a path through this mount would
+ * wait for this process.  The longest part of it that exists is resolved
+ * (it is made later). */
+static int check_cache_dir(const char *dir, const char *mnt)
+{
+    char *probe, *cut, *real = NULL, *real_mnt;
+    int inside = 0;
+
+    if (!dir || !mnt || !(real_mnt = realpath(mnt, NULL)))
+        return 0;
+    if (!(probe = strdup(dir))) {
+        free(real_mnt);
+        return -1;
+    }
+    while (!(real = realpath(probe, NULL)) && (cut = strrchr(probe, '/')) && cut != probe)
+        *cut = 0;
+    if (real) {
+        size_t n = strlen(real_mnt);
+
+        inside = strncmp(real, real_mnt, n) == 0 && (real[n] == '/' || real[n] == 0);
+    }
+    free(real);
+    free(probe);
+    free(real_mnt);
+    return inside ? bad("cache_dir '%s' is inside MOUNTPOINT", dir) : 0;
+}
+
 static void free_fs(struct fs *fs)
 {
     for (int i = 0; i < fs->n_exts; i++)
@@ -408,7 +436,7 @@ int main(int argc, char *argv[])
         goto out;
     }
     if (apply_options(&o, &fs, &dc) < 0 || check_source(o.source, &fs) < 0 ||
-        check_mountpoint(cl.mountpoint, &fs) < 0)
+        check_mountpoint(cl.mountpoint, &fs) < 0 || check_cache_dir(dc.cache_dir, cl.mountpoint) < 0)
         goto out;
     /* Not `ro`: the kernel would refuse setxattr (user.cancel) before asking
      * us; every write is EROFS in the handlers instead (ops.c). */

@@ -456,4 +456,18 @@ cli_raw "$MANY/v005.mp4" 100 "" rgb24 "$TMPF/cli.rgb" && ppm_pixels "$WORK/many-
     fail "evicted indexes reopened: index_scans $sc -> $sc2, disk_hits $dh -> $dh2"
 unmount_framefs "$M"
 
+# ---- a cache_dir inside the mount point: refused at once (it would wait for itself) ----
+IN=$WORK/inmnt
+mkdir -p "$IN"
+out=$(timeout -s KILL 20 "$FRAMEFS" -f -o "cache_dir=$IN/cache" "$SRC" "$IN" 2>&1 </dev/null)
+st=$?
+if is_mounted "$IN"; then
+    timeout -k 2 10 fusermount3 -uz "$IN" 2>/dev/null
+    fail "cache_dir inside MOUNTPOINT: framefs mounted (status $st), unmounted lazily"
+elif [ "$st" = 1 ] && grep -q "is inside MOUNTPOINT" <<<"$out"; then
+    pass "cache_dir inside MOUNTPOINT: status 1 before mounting: $out"
+else
+    fail "cache_dir inside MOUNTPOINT: status $st, '$out'"
+fi
+
 [ "$(failures)" -eq 0 ]
