@@ -1,12 +1,13 @@
 /*
  * PNG encoding into a memory buffer.  libpng writes the signature, IHDR and
  * IEND; the image data is filtered here (one filter for the whole image,
- * chosen by compressing sampled rows) and compressed in one call
- * by libdeflate, about twice as fast as zlib at the same level and smaller
- * (issue 9's measurements; scripts/bench), then written as IDAT chunks
- * through png_write_chunk().  libpng reports errors by longjmp; everything
- * that must be freed after one lives in `struct sink`, `struct scratch` or
- * is volatile-safe.
+ * chosen by compressing sampled rows) and compressed by libdeflate, about
+ * twice as fast as zlib at the same level and smaller (issue 9's
+ * measurements; scripts/bench), or by zrle, a large image's in pieces that
+ * two threads make (struct pieces), then written as IDAT chunks.  A PNG
+ * can also be made while its rows come (png_progress, at the end).  libpng
+ * reports errors by longjmp: only write_file() calls it, after the
+ * compression, and what it must free lives in `struct sink`.
  *
  * Each thread keeps its compressors and its two work buffers (filtered rows,
  * compressed stream) between calls while they stay under SCRATCH_KEEP, so
@@ -24,6 +25,7 @@
 #include <png.h>
 
 #include "encode.h"
+#include "pieces.h"
 #include "zrle.h"
 
 #define IDAT_CHUNK (1u << 30)   /* well under PNG's 2^31 - 1 chunk limit */
@@ -42,6 +44,8 @@ struct scratch {
     uint8_t *filtered, *packed, *tail;      /* tail: a split stream's second half */
     size_t filtered_cap, packed_cap, tail_cap;
     uint16_t *tokens, *tail_tokens;         /* ZRLE_BLOCK of them each */
+    size_t *sizes, sizes_cap;               /* a large image's pieces' sizes */
+    size_t single;                          /* a small image's stream's size */
 };
 
 static __thread struct scratch *tls_scratch;
@@ -63,6 +67,7 @@ static void scratch_free(void *arg)
     free(w->tail);
     free(w->tokens);
     free(w->tail_tokens);
+    free(w->sizes);
     free(w);
 }
 
@@ -420,69 +425,63 @@ static void write_color_chunks(png_structp png, const struct image_color *c)
     }
 }
 
-/* The second half of a split zrle stream (zrle_tail()). */
-struct tail_job {
-    const uint8_t *in;
-    size_t mid, n, cap, size;
-    uint8_t *out;
+struct pieces_job {
+    struct pieces *p;
     uint16_t *tokens;
 };
 
-static void run_tail(void *arg)
+static void run_pieces(void *arg)
 {
-    struct tail_job *t = arg;
+    struct pieces_job *j = arg;
 
-    t->size = zrle_tail(t->in, t->mid, t->n, t->out, t->cap, t->tokens);
+    pieces_run(j->p, j->tokens);
 }
 
-/*
- * zrle's stream of w->filtered[0..n) cut in two at the middle block
- * boundary (zrle.h): the second half on an idle worker when `off` has one,
- * the first here, so a single large frame uses two cores.  The cut is made
- * whoever runs it: the bytes are the same either way.  Its size, or 0.
- * Never leaves before the tail is done (its buffers are ours).
- */
-static size_t zrle_halves(struct scratch *w, size_t n, const struct encode_offload *off)
-{
-    struct tail_job t = {.in = w->filtered, .mid = n / 2 / ZRLE_BLOCK * ZRLE_BLOCK, .n = n,
-                         .cap = zrle_bound(n - n / 2 / ZRLE_BLOCK * ZRLE_BLOCK),
-                         .out = w->tail, .tokens = w->tail_tokens};
-    struct side_job side;
-    size_t head;
-
-    side_start(&side, run_tail, &t, off);
-    head = zrle_head(w->filtered, t.mid, w->packed, w->packed_cap, w->tokens);
-    side_wait(&side);
-    if (!head || !t.size || head + t.size > w->packed_cap)
-        return 0;
-    memcpy(w->packed + head, w->tail, t.size);
-    return head + t.size;
-}
-
-/* An IDAT chunk straight into the sink, which has room for it: libpng's
- * png_write_chunk() would compute its CRC with zlib's crc32: 1.1 ms for
- * a noisy 1080p keyframe's 2.5 MB, libdeflate's 0.15 ms (the same CRC). */
-static void write_idat(struct sink *s, const uint8_t *data, size_t n)
+/* The zlib stream of `total` bytes, pieces of size[k] bytes at base + k * slot, as
+ * IDAT chunks of at most IDAT_CHUNK bytes straight into the sink, which has
+ * room for them.  libpng's png_write_chunk() would compute the CRCs with
+ * zlib's crc32: 1.1 ms for a noisy 1080p keyframe's 2.5 MB, libdeflate's
+ * 0.15 ms (the same CRC). */
+static void write_idats(struct sink *s, const uint8_t *base, size_t slot, const size_t *size,
+                        size_t total)
 {
     static const uint8_t type[4] = {'I', 'D', 'A', 'T'};
-    uint32_t crc = libdeflate_crc32(libdeflate_crc32(0, type, 4), data, n);
+    size_t k = 0, at = 0;         /* the next byte: piece k, offset at */
 
-    put32(s->data + s->size, (uint32_t)n);
-    memcpy(s->data + s->size + 4, type, 4);
-    memcpy(s->data + s->size + 8, data, n);
-    put32(s->data + s->size + 8 + n, crc);
-    s->size += n + 12;
+    while (total > 0) {
+        size_t chunk = total < IDAT_CHUNK ? total : IDAT_CHUNK, need = chunk;
+        uint32_t crc = libdeflate_crc32(0, type, 4);
+
+        put32(s->data + s->size, (uint32_t)chunk);
+        memcpy(s->data + s->size + 4, type, 4);
+        s->size += 8;
+        while (need > 0) {
+            const uint8_t *from = base + k * slot + at;
+            size_t take = size[k] - at < need ? size[k] - at : need;
+
+            memcpy(s->data + s->size, from, take);
+            crc = libdeflate_crc32(crc, from, take);
+            s->size += take;
+            need -= take;
+            if ((at += take) == size[k]) {
+                k++;
+                at = 0;
+            }
+        }
+        put32(s->data + s->size, crc);
+        s->size += 4;
+        total -= chunk;
+    }
 }
 
-/* Runs the libpng calls; returns 0, or -1 after a libpng error. */
-static int write_png(png_structp png, png_infop info, const struct image *img,
-                     int level, const struct encode_offload *off, struct sink *s,
-                     struct scratch *w)
+/* The file around a compressed image (write_idats() says how it lies):
+ * libpng's signature, IHDR and IEND, our color chunks and IDATs.  0, or -1
+ * after a libpng error. */
+static int write_file(png_structp png, png_infop info, const struct image *img,
+                      const uint8_t *base, size_t slot, const size_t *size, size_t packed,
+                      struct sink *s)
 {
-    size_t row = (size_t)img->width * image_pixel_bytes(img) + 1;
-    size_t raw = row * (size_t)img->height, bound, packed, total;
-    enum coder coder;
-    int filter;
+    size_t total;
 
     if (setjmp(png_jmpbuf(png)))
         return -1;
@@ -493,32 +492,6 @@ static int write_png(png_structp png, png_infop info, const struct image *img,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     png_write_info(png, info);
     write_color_chunks(png, &img->color);
-
-    if (!w->z[level] && !(w->z[level] = libdeflate_alloc_compressor(level)))
-        png_error(png, "out of memory");
-    bound = libdeflate_zlib_compress_bound(w->z[level], raw);
-    if (zrle_bound(raw) + 64 > bound)
-        bound = zrle_bound(raw) + 64;     /* + a split stream's cut */
-    if (reserve(&w->filtered, &w->filtered_cap, raw) < 0 ||
-        reserve(&w->packed, &w->packed_cap, bound) < 0 ||
-        (!w->tokens && !(w->tokens = malloc(ZRLE_BLOCK * sizeof(*w->tokens)))))
-        png_error(png, "out of memory");
-    /* A large image is coded on two threads: the tail's buffers first, as
-     * the trials use them too. */
-    if (raw >= PNG_SPLIT_BYTES && level == 1 &&
-        (reserve(&w->tail, &w->tail_cap, zrle_bound(raw - raw / 2 / ZRLE_BLOCK * ZRLE_BLOCK)) < 0 ||
-         (!w->tail_tokens && !(w->tail_tokens = malloc(ZRLE_BLOCK * sizeof(*w->tail_tokens))))))
-        png_error(png, "out of memory");
-    choose_coding(img, level, w->z[level], w, raw >= PNG_SPLIT_BYTES ? off : NULL, &filter,
-                  &coder);
-    filter_rows(img, filter, 0, img->height, w->filtered);
-    if (coder == CODER_RLE && raw >= PNG_SPLIT_BYTES) {
-        packed = zrle_halves(w, raw, off);
-    } else {
-        packed = zlib_stream(w, w->z[level], coder, raw);
-    }
-    if (!packed)
-        png_error(png, "compression failed");
     /* The whole file in one allocation: the chunks' 12 bytes each, IEND. */
     total = s->size + packed + 12 * (packed / IDAT_CHUNK + 1) + 12;
     if (total > s->cap) {
@@ -529,32 +502,263 @@ static int write_png(png_structp png, png_infop info, const struct image *img,
         s->data = p;
         s->cap = total;
     }
-    for (size_t off = 0; off < packed; off += IDAT_CHUNK)
-        write_idat(s, w->packed + off, packed - off < IDAT_CHUNK ? packed - off : IDAT_CHUNK);
+    write_idats(s, base, slot, size, packed);
     png_write_chunk(png, (png_const_bytep)"IEND", NULL, 0);
     return 0;
 }
 
-struct blob *encode_png(const struct image *img, int level, const struct encode_offload *off,
-                        char *err, size_t errlen)
+/* The zlib stream of a large zrle image's filtered rows, w->filtered[0..n),
+ * in pieces in w->packed (w->sizes[k]): this thread and, when `off` has
+ * one, an idle worker take them in turn.  0, or -1. */
+static int compress_pieces(struct scratch *w, size_t n, const struct encode_offload *off)
+{
+    struct pieces p;
+    struct pieces_job side_args;
+    struct side_job side;
+    int ok;
+
+    pieces_init(&p, w->filtered, n, w->packed, w->sizes, n);
+    side_args = (struct pieces_job){&p, w->tail_tokens};
+    side_start(&side, run_pieces, &side_args, off);
+    pieces_run(&p, w->tokens);
+    side_wait(&side);
+    ok = pieces_wait(&p);
+    pieces_destroy(&p);
+    return ok ? 0 : -1;
+}
+
+/* The buffers compress_image() needs for n filtered bytes at `level`. */
+static int reserve_for(struct scratch *w, size_t n, int level)
+{
+    size_t bound, count = pieces_count(n);
+
+    if (!w->z[level] && !(w->z[level] = libdeflate_alloc_compressor(level)))
+        return -1;
+    bound = libdeflate_zlib_compress_bound(w->z[level], n);
+    if (zrle_bound(n) > bound)
+        bound = zrle_bound(n);
+    if (n >= PNG_SPLIT_BYTES && level == 1 && count * pieces_slot() > bound)
+        bound = count * pieces_slot();
+    if (reserve(&w->filtered, &w->filtered_cap, n) < 0 ||
+        reserve(&w->packed, &w->packed_cap, bound) < 0 ||
+        (!w->tokens && !(w->tokens = malloc(ZRLE_BLOCK * sizeof(*w->tokens)))))
+        return -1;
+    /* A large image is coded on two threads: the second's tokens, and the
+     * LZ trials' output (the tail buffer); its pieces' sizes. */
+    if (n >= PNG_SPLIT_BYTES && level == 1) {
+        if (reserve(&w->tail, &w->tail_cap, libdeflate_zlib_compress_bound(w->z[level], n / 8)) < 0 ||
+            (!w->tail_tokens && !(w->tail_tokens = malloc(ZRLE_BLOCK * sizeof(*w->tail_tokens)))))
+            return -1;
+        if (w->sizes_cap < count) {
+            free(w->sizes);
+            w->sizes_cap = 0;
+            if (!(w->sizes = malloc(count * sizeof(*w->sizes))))
+                return -1;
+            w->sizes_cap = count;
+        }
+    }
+    return 0;
+}
+
+/* img's zlib stream, as write_idats() lays it out (*base, *slot, *size,
+ * *count: in w).  0, or -1. */
+static int compress_image(const struct image *img, int level, const struct encode_offload *off,
+                          struct scratch *w, const uint8_t **base, size_t *slot,
+                          const size_t **size, size_t *count)
+{
+    size_t row = (size_t)img->width * image_pixel_bytes(img) + 1;
+    size_t raw = row * (size_t)img->height;
+    enum coder coder;
+    int filter;
+
+    if (reserve_for(w, raw, level) < 0)
+        return -1;
+    choose_coding(img, level, w->z[level], w, raw >= PNG_SPLIT_BYTES ? off : NULL, &filter,
+                  &coder);
+    filter_rows(img, filter, 0, img->height, w->filtered);
+    *base = w->packed;
+    if (coder == CODER_RLE && raw >= PNG_SPLIT_BYTES) {
+        *slot = pieces_slot();
+        *size = w->sizes;
+        *count = pieces_count(raw);
+        return compress_pieces(w, raw, off);
+    }
+    w->single = zlib_stream(w, w->z[level], coder, raw);
+    *slot = 0;
+    *size = &w->single;
+    *count = 1;
+    return w->single ? 0 : -1;
+}
+
+/* The file of img made of its compressed stream, as a new blob; NULL with
+ * err set. */
+static struct blob *png_blob(const struct image *img, const uint8_t *base, size_t slot,
+                             const size_t *size, size_t count, char *err, size_t errlen)
 {
     struct sink s = {0};
-    struct scratch *w = level >= 0 && level <= 9 ? scratch_get() : NULL;
-    png_structp png = w ? png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, on_warning)
-                        : NULL;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     struct blob *b = NULL;
+    size_t packed = 0;
 
-    if (info && write_png(png, info, img, level, off, &s, w) == 0 && !s.failed) {
+    for (size_t k = 0; k < count; k++)
+        packed += size[k];
+    if (info && write_file(png, info, img, base, slot, size, packed, &s) == 0 && !s.failed) {
         b = blob_adopt(s.data, s.size);
         if (b)
             s.data = NULL;
     }
     if (!b)
-        snprintf(err, errlen, "cannot encode PNG%s", s.failed ? ": out of memory" : "");
+        snprintf(err, errlen, "cannot encode PNG%s", s.failed || !info ? ": out of memory" : "");
     png_destroy_write_struct(&png, info ? &info : NULL);
-    if (w)
-        scratch_trim(w);
     free(s.data);
     return b;
+}
+
+struct blob *encode_png(const struct image *img, int level, const struct encode_offload *off,
+                        char *err, size_t errlen)
+{
+    struct scratch *w = level >= 0 && level <= 9 ? scratch_get() : NULL;
+    const uint8_t *base;
+    const size_t *size;
+    size_t slot, count;
+    struct blob *b = NULL;
+
+    if (!w || compress_image(img, level, off, w, &base, &slot, &size, &count) < 0)
+        snprintf(err, errlen, "cannot encode PNG: %s", w ? "compression failed" : "out of memory");
+    else
+        b = png_blob(img, base, slot, size, count, err, errlen);
+    if (w)
+        scratch_trim(w);
+    return b;
+}
+
+/*
+ * A PNG made while its image is filled (encode.h).  The filler filters each
+ * new row with UP into p->filtered and makes the zrle pieces whose rows are
+ * all in: the pair choose_coding() picks for decoded video frames.  The
+ * finisher then chooses on the whole image as encode_png() does; when the
+ * choice is that pair (the bytes are then encode_png()'s), it makes the
+ * pieces left, sharing them with the filler, else it encodes the image
+ * afresh.
+ */
+struct png_progress {
+    const struct image *img;
+    int level;
+    size_t row;                   /* bytes of a filtered row */
+    int rows;                     /* rows filtered (the filler's) */
+    int filter;                   /* theirs; -1 before the first */
+    uint8_t *filtered, *out;
+    size_t *size;
+    uint16_t *tokens[2];          /* the filler's, the finisher's */
+    struct pieces pieces;
+};
+
+struct png_progress *png_progress_start(const struct image *img, int level)
+{
+    struct png_progress *p;
+    size_t row = (size_t)img->width * image_pixel_bytes(img) + 1, raw = row * (size_t)img->height;
+
+    if (level != 1 || img->depth != 8 || raw < PNG_SPLIT_BYTES || !(p = calloc(1, sizeof(*p))))
+        return NULL;
+    p->img = img;
+    p->level = level;
+    p->row = row;
+    p->filter = -1;
+    p->filtered = malloc(raw);
+    p->out = malloc(pieces_count(raw) * pieces_slot());
+    p->size = calloc(pieces_count(raw), sizeof(*p->size));
+    p->tokens[0] = malloc(ZRLE_BLOCK * sizeof(*p->tokens[0]));
+    p->tokens[1] = malloc(ZRLE_BLOCK * sizeof(*p->tokens[1]));
+    pieces_init(&p->pieces, p->filtered, raw, p->out, p->size, 0);
+    if (!p->filtered || !p->out || !p->size || !p->tokens[0] || !p->tokens[1]) {
+        png_progress_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The filter the rows are filtered with before the choice: the one whose
+ * first TRIAL_ROWS rows zrle makes smallest (on noisy keyframes SUB, on
+ * later frames UP); the choice on the whole image nearly always agrees. */
+static int guess_filter(struct png_progress *p, int rows)
+{
+    static const int filters[] = {PNG_FILTER_VALUE_NONE, PNG_FILTER_VALUE_SUB,
+                                  PNG_FILTER_VALUE_UP};
+    size_t best = SIZE_MAX;
+    int n = rows < TRIAL_ROWS ? rows : TRIAL_ROWS, guess = PNG_FILTER_VALUE_UP;
+
+    /* Nothing is in filtered or out yet: room for the trial. */
+    for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+        size_t size;
+
+        filter_rows(p->img, filters[f], 0, n, p->filtered);
+        size = zrle_compress(p->filtered, (size_t)n * p->row, p->out, zrle_bound((size_t)n * p->row),
+                             p->tokens[0]);
+        if (size && size < best) {
+            best = size;
+            guess = filters[f];
+        }
+    }
+    return guess;
+}
+
+void png_progress_rows(struct png_progress *p, int rows)
+{
+    if (rows <= p->rows)
+        return;
+    if (p->filter < 0)
+        p->filter = guess_filter(p, rows);
+    filter_rows(p->img, p->filter, p->rows, rows - p->rows,
+                p->filtered + (size_t)p->rows * p->row);
+    p->rows = rows;
+    pieces_ready(&p->pieces, (size_t)rows * p->row);
+}
+
+int png_progress_piece(struct png_progress *p, int finisher)
+{
+    return pieces_run_one(&p->pieces, p->tokens[finisher ? 1 : 0]);
+}
+
+struct blob *png_progress_finish(struct png_progress *p, const struct encode_offload *off,
+                                 char *err, size_t errlen)
+{
+    struct scratch *w = scratch_get();
+    size_t raw = p->row * (size_t)p->img->height;
+    struct blob *b = NULL;
+    enum coder coder;
+    int filter;
+
+    if (!w || reserve_for(w, raw, p->level) < 0) {
+        snprintf(err, errlen, "cannot encode PNG: out of memory");
+        pieces_stop(&p->pieces);
+        return NULL;
+    }
+    choose_coding(p->img, p->level, w->z[p->level], w, off, &filter, &coder);
+    /* The filler's last rows filtered (p->filter is set before any). */
+    pieces_wait_ready(&p->pieces, raw);
+    if (filter == p->filter && coder == CODER_RLE) {
+        if (pieces_share(&p->pieces, p->tokens[1]))
+            b = png_blob(p->img, p->out, p->pieces.slot, p->size, p->pieces.count, err, errlen);
+        else
+            snprintf(err, errlen, "cannot encode PNG: compression failed");
+    } else {
+        pieces_stop(&p->pieces);
+        b = encode_png(p->img, p->level, off, err, errlen);
+    }
+    scratch_trim(w);
+    return b;
+}
+
+void png_progress_free(struct png_progress *p)
+{
+    if (!p)
+        return;
+    pieces_destroy(&p->pieces);
+    free(p->filtered);
+    free(p->out);
+    free(p->size);
+    free(p->tokens[0]);
+    free(p->tokens[1]);
+    free(p);
 }

@@ -402,6 +402,11 @@ static size_t stored_bits(size_t n)
     return (n / STORED_MAX + 1) * (3 + 7 + 32) + 8 * n;
 }
 
+size_t zrle_piece_bound(size_t n)
+{
+    return zrle_bound(n) + 5;        /* + the cut's empty stored block */
+}
+
 size_t zrle_bound(size_t n)
 {
     /* Never more than stored: per block the pieces' headers and padding;
@@ -458,30 +463,22 @@ size_t zrle_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap, uint
     return (size_t)(w.p - out);
 }
 
-size_t zrle_head(const uint8_t *in, size_t mid, uint8_t *out, size_t cap, uint16_t *tokens)
+size_t zrle_piece(const uint8_t *in, size_t start, size_t end, size_t n, uint8_t *out,
+                  size_t cap, uint16_t *tokens)
 {
     struct bitwriter w = {0, 0, out};
 
-    if (cap < zrle_bound(mid) + 5 || mid == 0 || mid % ZRLE_BLOCK)
+    if (start >= end || end > n || start % ZRLE_BLOCK || (end < n && end % ZRLE_BLOCK) ||
+        cap < zrle_piece_bound(end - start))
         return 0;
     pthread_once(&tables_once, make_tables);
-    write_header(&w);
-    write_blocks(&w, in, 0, mid, 0, tokens);
-    write_stored(&w, in, 0, 0);      /* empty, byte-aligned: the cut */
+    if (start == 0)
+        write_header(&w);
+    write_blocks(&w, in, start, end, end == n, tokens);
+    if (end < n)
+        write_stored(&w, in, 0, 0);      /* empty, byte-aligned: the cut */
     flush_bits(&w);
-    return (size_t)(w.p - out);
-}
-
-size_t zrle_tail(const uint8_t *in, size_t mid, size_t n, uint8_t *out, size_t cap,
-                 uint16_t *tokens)
-{
-    struct bitwriter w = {0, 0, out};
-
-    if (cap < zrle_bound(n - mid) || mid >= n)
-        return 0;
-    pthread_once(&tables_once, make_tables);
-    write_blocks(&w, in, mid, n, 1, tokens);
-    flush_bits(&w);
-    write_adler(&w, in, n);
+    if (end == n)
+        write_adler(&w, in, n);
     return (size_t)(w.p - out);
 }

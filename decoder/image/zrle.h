@@ -30,18 +30,21 @@ size_t zrle_bound(size_t n);
 size_t zrle_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap, uint16_t *tokens);
 
 /*
- * The same stream in two pieces that two threads can make at once, cut at
- * `mid` (a multiple of ZRLE_BLOCK, 0 < mid < n, so the blocks are
- * zrle_compress()'s): zrle_head() writes the header and the blocks of
- * in[0..mid), then an empty stored block that ends byte-aligned;
- * zrle_tail() the blocks of in[mid..n) (the last final) and the checksum of
- * in[0..n).  head followed by tail is a zlib stream of in[0..n): the bytes
- * of zrle_compress() but for that 5-byte empty block and the final bit.
- * Each needs its own tokens; cap as zrle_bound() of its part (+ 5 for the
- * head).  Their sizes, or 0 when cap is too small or mid is not a cut.
+ * The same stream in pieces that threads can make at once, each as soon as
+ * its input is final: zrle_piece() makes the blocks of in[start..end) of a
+ * stream of in[0..n), with start a multiple of ZRLE_BLOCK and end too
+ * unless it is n (so the blocks are zrle_compress()'s).  The first piece
+ * starts with the header; a piece before the last ends with an empty
+ * stored block, byte-aligned (the cut); the last ends with the final block
+ * and the checksum of in[0..n), so it needs all of in.  The pieces in order
+ * are a zlib stream of in[0..n): zrle_compress()'s bytes but for a 5-byte
+ * empty block per cut.  A piece reads in[start - 1] (a run may continue
+ * the byte before).  Each thread needs its own tokens; cap at least
+ * zrle_piece_bound(end - start).  Its size, or 0 when cap is too small or
+ * the bounds are not a piece.
  */
-size_t zrle_head(const uint8_t *in, size_t mid, uint8_t *out, size_t cap, uint16_t *tokens);
-size_t zrle_tail(const uint8_t *in, size_t mid, size_t n, uint8_t *out, size_t cap,
-                 uint16_t *tokens);
+size_t zrle_piece_bound(size_t n);
+size_t zrle_piece(const uint8_t *in, size_t start, size_t end, size_t n, uint8_t *out,
+                  size_t cap, uint16_t *tokens);
 
 #endif

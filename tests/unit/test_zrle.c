@@ -51,34 +51,47 @@ static int round_trip(const uint8_t *in, size_t n, size_t *size)
     return ok;
 }
 
-/* Head and tail cut at mid: concatenated, a zlib stream that inflates to
- * in; the whole stream's bytes but for the 5-byte cut (checked by size). */
-static void check_split(const char *what, const uint8_t *in, size_t n, size_t mid)
+/* Pieces of `piece` bytes, made last first (any order gives the same
+ * bytes), concatenated: a zlib stream that inflates to in; the whole
+ * stream's bytes but for 5 bytes per cut (checked by size). */
+static void check_split(const char *what, const uint8_t *in, size_t n, size_t piece)
 {
-    size_t cap = zrle_bound(n) + 5, out_n = 0, hn = 0, tn = 0, whole = 0;
-    uint8_t *z = malloc(cap), *t = malloc(cap), *back = malloc(n);
+    size_t cuts = (n - 1) / piece, cap = zrle_bound(n) + 5 * (cuts + 1), out_n = 0, total = 0;
+    size_t whole = 0, slot = zrle_piece_bound(piece), count = cuts + 1;
+    uint8_t *z = malloc(cap), *t = malloc(slot * count), *back = malloc(n);
+    size_t *sizes = calloc(count, sizeof(*sizes));
     uint16_t *tok = malloc(ZRLE_BLOCK * sizeof(*tok));
     struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
     int ok = 0;
 
-    if (z && t && back && tok && d) {
+    if (z && t && back && tok && d && sizes) {
         whole = zrle_compress(in, n, z, cap, tok);
-        hn = zrle_head(in, mid, z, cap, tok);
-        tn = zrle_tail(in, mid, n, t, cap, tok);
-        if (hn && tn && hn + tn <= cap) {
-            memcpy(z + hn, t, tn);
-            ok = libdeflate_zlib_decompress(d, z, hn + tn, back, n, &out_n) == LIBDEFLATE_SUCCESS &&
-                 out_n == n && memcmp(back, in, n) == 0 && hn + tn <= whole + 5 + 1;
+        ok = 1;
+        for (size_t k = count; k-- > 0;) {
+            size_t end = (k + 1) * piece < n ? (k + 1) * piece : n;
+
+            sizes[k] = zrle_piece(in, k * piece, end, n, t + k * slot, slot, tok);
+            ok &= sizes[k] > 0;
         }
+        for (size_t k = 0; ok && k < count; k++) {
+            memcpy(z + total, t + k * slot, sizes[k]);
+            total += sizes[k];
+        }
+        ok = ok && libdeflate_zlib_decompress(d, z, total, back, n, &out_n) == LIBDEFLATE_SUCCESS &&
+             out_n == n && memcmp(back, in, n) == 0 && total <= whole + 6 * cuts;
     }
-    CHECK(ok, "%s: head (%zu) + tail (%zu) cut at %zu inflate to the %zu bytes; whole stream %zu",
-          what, hn, tn, mid, n, whole);
-    CHECK(zrle_head(in, mid + 1, z ? z : back, cap, tok) == 0 && zrle_tail(in, n, n, t ? t : back, cap, tok) == 0,
-          "%s: a cut off a block boundary, or at the end, gives 0", what);
+    CHECK(ok, "%s: %zu pieces of %zu bytes (%zu in all) inflate to the %zu bytes; whole stream %zu",
+          what, count, piece, total, n, whole);
+    CHECK(zrle_piece(in, 1, piece, n, t ? t : back, slot, tok) == 0 &&
+              zrle_piece(in, 0, piece + 1, n, t ? t : back, slot, tok) == 0 &&
+              zrle_piece(in, n, n, n, t ? t : back, slot, tok) == 0 &&
+              zrle_piece(in, 0, piece, n, t ? t : back, slot - 1 - 5, tok) == 0,
+          "%s: a piece off a block boundary, empty, or with too small a cap gives 0", what);
     libdeflate_free_decompressor(d);
     free(z);
     free(t);
     free(back);
+    free(sizes);
     free(tok);
 }
 
@@ -107,6 +120,7 @@ int main(void)
     memset(buf, 0, big);
     check("all zeros (runs of 258 over block ends)", buf, big);
     check_split("all zeros (a run reaches back over the cut)", buf, big, ZRLE_BLOCK);
+    check_split("all zeros, pieces of 2 blocks", buf, big, 2 * ZRLE_BLOCK);
     {
         int ok = round_trip(buf, big, &size);
 
@@ -115,7 +129,7 @@ int main(void)
     for (size_t i = 0; i < big; i++)
         buf[i] = (uint8_t)next_random();
     check("uniform random bytes (stored blocks)", buf, big);
-    check_split("uniform random bytes, cut after 2 blocks", buf, big, 2 * ZRLE_BLOCK);
+    check_split("uniform random bytes, pieces of 2 blocks", buf, big, 2 * ZRLE_BLOCK);
     {
         int ok = round_trip(buf, big, &size);
 
@@ -131,8 +145,8 @@ int main(void)
         buf[i] = (r >> 20) % 9 == 0 && i ? buf[i - 1] : (uint8_t)v;
     }
     check("skewed residuals with runs", buf, big);
-    check_split("skewed residuals, cut after 2 blocks", buf, big, 2 * ZRLE_BLOCK);
-    check_split("skewed residuals, cut after 1 block", buf, big, ZRLE_BLOCK);
+    check_split("skewed residuals, pieces of 2 blocks", buf, big, 2 * ZRLE_BLOCK);
+    check_split("skewed residuals, pieces of 1 block", buf, big, ZRLE_BLOCK);
     {
         int ok = round_trip(buf, big, &size);
 
