@@ -162,13 +162,13 @@ static const int *frame_coefficients(const AVFrame *f, const struct video_color 
     return sws_getCoefficients(cs);
 }
 
-static int scale(struct convert_state *s, const AVFrame *f, const struct video_color *vc,
-                 enum AVPixelFormat dst, int dw, int dh, struct image *out)
+/* The swscale context for f -> dst at dw x dh with f's colors, and out's
+ * size and buffer (no pixels yet).  0 or AVERROR. */
+static int scale_setup(struct convert_state *s, const AVFrame *f, const struct video_color *vc,
+                       enum AVPixelFormat dst, int dw, int dh, struct image *out)
 {
     int *inv, *table, in_full, out_full, bri, con, sat;
     const int *coeffs;
-    uint8_t *planes[4] = {NULL};
-    int strides[4] = {0};
 
     if (!s->sws || s->w != f->width || s->h != f->height || s->src_fmt != f->format ||
         s->dst_fmt != (int)dst || s->dst_w != dw || s->dst_h != dh) {
@@ -199,10 +199,35 @@ static int scale(struct convert_state *s, const AVFrame *f, const struct video_c
     out->stride = FFALIGN((size_t)FFALIGN(dw, 64) * image_pixel_bytes(out), 64);
     if (!(out->pixels = av_malloc(out->stride * dh + 64)))
         return AVERROR(ENOMEM);
-    planes[0] = out->pixels;
-    strides[0] = (int)out->stride;
-    if (sws_scale(s->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
-                  planes, strides) != dh) {
+    return 0;
+}
+
+/* Source rows y .. y+h-1 of f (y a multiple of its chroma subsampling, as
+ * every slice but the last is) into out, in order from the top: the frame's
+ * first call has y 0.  swscale's slice interface keeps what the rows
+ * after need, so the pixels are those of one whole-frame call.  The output
+ * rows swscale wrote, or AVERROR. */
+static int scale_rows(struct convert_state *s, const AVFrame *f, int y, int h, struct image *out)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    const uint8_t *src[4] = {NULL};
+    uint8_t *planes[4] = {out->pixels};
+    int strides[4] = {(int)out->stride};
+
+    for (int i = 0; i < 4 && f->data[i]; i++)
+        src[i] = f->data[i] + (ptrdiff_t)((i == 1 || i == 2) ? y >> d->log2_chroma_h : y) *
+                                  f->linesize[i];
+    return sws_scale(s->sws, src, f->linesize, y, h, planes, strides);
+}
+
+static int scale(struct convert_state *s, const AVFrame *f, const struct video_color *vc,
+                 enum AVPixelFormat dst, int dw, int dh, struct image *out)
+{
+    int ret = scale_setup(s, f, vc, dst, dw, dh, out);
+
+    if (ret < 0)
+        return ret;
+    if (scale_rows(s, f, 0, f->height, out) != dh) {
         image_free(out);
         return AVERROR(EINVAL);
     }
@@ -341,4 +366,35 @@ int convert_frame(void **state, const AVFrame *frame, const struct output_plan *
                  d->name, av_err2str(ret));
     }
     return ret;
+}
+
+int convert_rows_begin(void **state, const AVFrame *frame, const struct output_plan *plan,
+                       const struct video_color *vc, struct image *out)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(frame->format);
+    struct convert_state *s = *state;
+    int matrix, range, primaries, transfer, ret;
+
+    memset(out, 0, sizeof(*out));
+    color_frame_props(frame, vc, &matrix, &range, &primaries, &transfer);
+    /* The plain case only: what the rest needs is a whole frame. */
+    if (!d || (d->flags & (AV_PIX_FMT_FLAG_ALPHA | AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL |
+                           AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM)) ||
+        d->comp[0].depth != 8 || plan->depth != 8 || plan->color != PLAN_COLOR_AS_IS ||
+        plan->rotation[0] || plan->rotation[1] || plan->rotation[2] ||
+        plan->width != frame->width || plan->height != frame->height ||
+        (int64_t)frame->width * frame->height > CONVERT_MAX_PIXELS ||
+        color_hdr_kind(transfer) != HDR_NONE || color_check_transfer(transfer, NULL, 0) < 0)
+        return AVERROR(ENOTSUP);
+    if (!s && !(s = *state = calloc(1, sizeof(*s))))
+        return AVERROR(ENOMEM);
+    if ((ret = scale_setup(s, frame, vc, AV_PIX_FMT_RGB24, frame->width, frame->height, out)) < 0)
+        return ret;
+    describe(frame, vc, 0, &out->color);
+    return 0;
+}
+
+int convert_rows(void **state, const AVFrame *frame, int y, int h, struct image *out)
+{
+    return scale_rows(*state, frame, y, h, out) < 0 ? AVERROR(EINVAL) : 0;
 }

@@ -54,6 +54,18 @@ struct output_plan;
 int convert_frame(void **state, const AVFrame *frame, const struct output_plan *plan,
                   const struct video_color *vc, int keep_alpha, struct image *out,
                   char *err, size_t errlen);
+/*
+ * The same conversion band by band, for a frame still decoding: only where
+ * it is plain (8-bit YUV without alpha, to RGB at its own size: no turn, no
+ * tone mapping; else AVERROR(ENOTSUP)).  convert_rows_begin() reads the
+ * frame's size, format and colors and allocates out; convert_rows() then
+ * converts rows y .. y+h-1, in order from 0, y a multiple of the chroma
+ * subsampling but for the last band.  The pixels are convert_frame()'s.
+ * The state is the caller's until the last band.  0 or AVERROR.
+ */
+int convert_rows_begin(void **state, const AVFrame *frame, const struct output_plan *plan,
+                       const struct video_color *vc, struct image *out);
+int convert_rows(void **state, const AVFrame *frame, int y, int h, struct image *out);
 /* Bytes per pixel of an image. */
 size_t image_pixel_bytes(const struct image *img);
 void convert_free(void **state);
