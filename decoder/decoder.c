@@ -158,7 +158,8 @@ void decoder_stats(struct decoder *d, struct decoder_stats *out)
         t.disk.bytes, t.disk.max_bytes,
         !t.has_disk ? "none" : t.disk.state == DISK_ON ? "on"
                              : t.disk.state == DISK_READ_ONLY ? "read-only" : "off",
-        v.bytes, v.max_bytes, v.videos, v.evictions, v.loads, v.scans};
+        v.bytes, v.max_bytes, v.videos, v.evictions, v.loads, v.scans,
+        atomic_load(&d->band_frames)};
 }
 
 /* Each worker's first act: the seccomp filter (media/sandbox.h). */

@@ -205,6 +205,8 @@ struct decoder_stats {
      * decode for streams without timestamps) rather than from a tier. */
     size_t index_bytes, index_max_bytes, index_videos;
     unsigned long index_evictions, index_loads, index_scans;
+    /* Frames whose PNG was made band by band as they decoded (bands.h). */
+    unsigned long band_frames;
 };
 void decoder_stats(struct decoder *d, struct decoder_stats *out);
 /* Does a shared_cache server list parse?  0, or -1 with err set. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bands.h"
 #include "decoder.h"
 #include "image/image.h"
 #include "jobs.h"
@@ -30,6 +31,18 @@ static int producer_should_stop(void *arg)
 
     return atomic_load(&j->d->stopping) ||
            (job_cancelled(j) && lru_waiters(j->d->cache, j->key) == 0);
+}
+
+/* The decode time's running mean, mean += (sample - mean) / 8, seeded with
+ * the first sample: from 0, a fresh host's mean would stay a fraction of
+ * its decode time for dozens of frames, and its wait for another host's
+ * lease (shared_frame) would end long before that host's decode does. */
+static void note_decode_ms(struct decoder *d, const struct frame_timing *tm)
+{
+    long ms = (long)(tm->seek + tm->decode + tm->convert + tm->encode);
+    long mean = atomic_load(&d->decode_ms);
+
+    atomic_store(&d->decode_ms, mean ? mean + (ms - mean) / 8 : ms);
 }
 
 /* Decode, convert and encode frame f as the job's plan says, into a new
@@ -47,12 +60,17 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     int ret;
     struct frame_timing *tm = &j->res.timing;
     double t0;
+    struct encode_offload off;
+    struct bands *bands;
 
     if (!c) {
         *cancelled = producer_should_stop(j);
         return NULL;
     }
     atomic_fetch_add(&j->d->decodes, 1);
+    encode_offload_of(j->d, &off);
+    /* A lone keyframe: converted and encoded on another core as it decodes. */
+    bands = bands_start(c, f, &j->plan, &v->color, j->d->cfg.png_level, &off);
     ret = dec_ctx_get(c, f, producer_should_stop, j, &frame, err, errlen);
     tm->produced = 1;
     tm->seek = c->seek_ms;
@@ -60,11 +78,28 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
     if (ret == AVERROR_EXIT)
         *cancelled = 1;
     t0 = log_clock_ms();
-    if (ret >= 0) {
+    if (ret >= 0)
         frame_plan(j, v, frame, &plan);
+    if (bands && bands_end(bands, ret >= 0 ? frame : NULL, &plan)) {
+        tm->convert = log_clock_ms() - t0;
+        pts = dec_frame_pts(frame);
+        return_ctx(j->d, c);
+        t0 = log_clock_ms();
+        if ((b = bands_png(bands, &off, &img.width, &img.height, err, errlen))) {
+            atomic_fetch_add(&j->d->band_frames, 1);
+            b->tag = pts;
+            b->width = img.width;
+            b->height = img.height;
+        }
+        tm->encode = log_clock_ms() - t0;
+        bands_free(bands);
+        note_decode_ms(j->d, tm);
+        return b;
+    }
+    bands_free(bands);
+    if (ret >= 0)
         ret = convert_frame(&c->convert, frame, &plan, &v->color, plan.format == FORMAT_PNG, &img,
                             err, errlen);
-    }
     tm->convert = log_clock_ms() - t0;
     if (ret >= 0)
         pts = dec_frame_pts(frame);
@@ -72,22 +107,10 @@ static struct blob *produce(struct job *j, struct video *v, size_t f,
      * the next frame's decode overlaps it on another worker. */
     return_ctx(j->d, c);
     if (ret >= 0) {
-        struct encode_offload off;
-
-        encode_offload_of(j->d, &off);
         t0 = log_clock_ms();
         b = encode_image(&img, &plan, j->d->cfg.png_level, &off, err, errlen);
         tm->encode = log_clock_ms() - t0;
-        /* mean += (sample - mean) / 8, seeded with the first sample: from 0,
-         * a fresh host's mean would stay a fraction of its decode time for
-         * dozens of frames, and its wait for another host's lease
-         * (shared_frame) would end long before that host's decode does. */
-        {
-            long ms = (long)(tm->seek + tm->decode + tm->convert + tm->encode);
-            long mean = atomic_load(&j->d->decode_ms);
-
-            atomic_store(&j->d->decode_ms, mean ? mean + (ms - mean) / 8 : ms);
-        }
+        note_decode_ms(j->d, tm);
         if (b) {
             b->tag = pts;
             b->width = img.width;

@@ -5,6 +5,8 @@
  *   decoder.c     the front: decoder_new/free, submission
  *   frame_job.c   frame jobs (a request resolved, parked on or produced into
  *                 the cache) and readahead jobs
+ *   bands.c       a lone keyframe encoded band by band as it decodes (its
+ *                 own header, bands.h)
  *   batch_job.c   listing batches: runs, their encodes, noting served frames
  *   info_job.c    info jobs (probes) and the video_frames_* accessors
  *   tier_key.c    the frame cache's link to the tiers below it (cache/tiers.h)
@@ -61,6 +63,7 @@ struct decoder {
     struct tiers *tiers;         /* NULL without -o cache_dir or shared_cache */
     struct load_tiers load_tiers;
     atomic_ulong local_hits, misses, decodes;
+    atomic_ulong band_frames;    /* PNGs made band by band (bands.h) */
     atomic_long decode_ms;       /* a running mean of produce(), for waits */
 
     pthread_mutex_t lock;      /* the idle and busy lists */

@@ -79,14 +79,15 @@ void xattr_of_root(const struct decoder_stats *st, struct xattr_set *out)
         "\"disk_bytes\": %llu, \"disk_max_bytes\": %llu, \"disk_evictions\": %lu, "
         "\"disk_corrupt\": %lu, \"disk_stores\": %lu, \"disk_cache\": \"%s\", "
         "\"index_bytes\": %zu, \"index_max_bytes\": %zu, \"index_videos\": %zu, "
-        "\"index_evictions\": %lu, \"index_loads\": %lu, \"index_scans\": %lu}",
+        "\"index_evictions\": %lu, \"index_loads\": %lu, \"index_scans\": %lu, "
+        "\"band_frames\": %lu}",
         st->local_hits, st->shared_hits, st->misses, st->decodes, st->shared_errors,
         st->shared_corrupt, st->shared_stores, st->shared ? "true" : "false", st->disk_hits,
         st->disk_misses, (unsigned long long)st->disk_bytes,
         (unsigned long long)st->disk_max_bytes, st->disk_evictions, st->disk_corrupt,
         st->disk_stores, st->disk_state ? st->disk_state : "none", st->index_bytes,
         st->index_max_bytes, st->index_videos, st->index_evictions, st->index_loads,
-        st->index_scans);
+        st->index_scans, st->band_frames);
 }
 
 int xattr_get(const struct xattr_set *s, const char *name, size_t size,

@@ -20,7 +20,7 @@ struct xattr_set {
     int n;
     struct {
         const char *name;
-        char value[768];         /* user.stats: about 560 */
+        char value[768];         /* user.stats: about 590 */
     } attr[XATTR_MAX];
 };
 

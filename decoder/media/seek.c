@@ -22,6 +22,20 @@ int64_t dec_frame_pts(const AVFrame *f)
     return f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
 }
 
+/* H.264's draw_horiz_band, on the decoder's thread: to the caller's on_band
+ * while a lone frame decodes (seek.h). */
+static void forward_band(AVCodecContext *avctx, const AVFrame *src, int offset[AV_NUM_DATA_POINTERS],
+                         int y, int type, int height)
+{
+    struct dec_ctx *c = avctx->opaque;
+    const struct dec_bands *bands = atomic_load(&c->bands);
+
+    (void)offset;
+    (void)type;
+    if (atomic_load(&c->bands_on) && bands && height > 0)
+        bands->on_band(bands->arg, src, y, height);
+}
+
 /* (Re)create the codec context from the stream's parameters. */
 static int reopen_codec(struct dec_ctx *c)
 {
@@ -42,6 +56,10 @@ static int reopen_codec(struct dec_ctx *c)
      * the count is fixed, so memory per worker stays fixed too. */
     c->codec->thread_count = c->threads;
     c->codec->max_pixels = FDIO_MAX_PIXELS;
+    if (par->codec_id == AV_CODEC_ID_H264) {
+        c->codec->opaque = c;
+        c->codec->draw_horiz_band = forward_band;
+    }
     c->open_threads = c->threads;
     return avcodec_open2(c->codec, codec, NULL);
 }
@@ -115,6 +133,18 @@ void dec_ctx_close(struct dec_ctx *c)
 static size_t start_packet_for(const struct video *v, size_t f)
 {
     return v->synthetic_pts ? 0 : index_seek_packet(&v->index, f);
+}
+
+/* A keyframe target reached from its own packet decodes alone (tol=inf: one
+ * frame), unless a field of it could sit in the next packet. */
+static int decodes_alone(const struct video *v, size_t key, size_t f)
+{
+    return key == v->index.frame_packet[f] && v->index.frames[f].keyframe && v->frames_whole;
+}
+
+int dec_ctx_decodes_alone(const struct dec_ctx *c, size_t f)
+{
+    return !dec_ctx_can_continue(c, f) && decodes_alone(c->video, start_packet_for(c->video, f), f);
 }
 
 int dec_ctx_can_continue(const struct dec_ctx *c, size_t f)
@@ -324,6 +354,8 @@ static int decode_until(struct dec_ctx *c, int64_t target, int skip, size_t alon
             c->positioned = 0;
             return AVERROR_BUG;
         }
+        if (alone != SIZE_MAX && c->next_packet == alone && atomic_load(&c->bands))
+            atomic_store(&c->bands_on, 1);
         ret = feed(c, &eof);
         if (!eof && alone != SIZE_MAX && c->next_packet == alone + 1) {
             /* The target is the keyframe just fed: drain it out now rather
@@ -367,13 +399,10 @@ int dec_ctx_get(struct dec_ctx *c, size_t f, int (*stop)(void *), void *arg,
         }
         c->seek_ms += log_clock_ms() - t0;
         t0 = log_clock_ms();
-        /* A keyframe target decodes alone (tol=inf: one frame), unless a
-         * field of it could sit in the next packet. */
-        size_t alone = !continuing && key == c->video->index.frame_packet[f] &&
-                       c->video->index.frames[f].keyframe && c->video->frames_whole
-                           ? key : SIZE_MAX;
+        size_t alone = !continuing && decodes_alone(c->video, key, f) ? key : SIZE_MAX;
 
         ret = decode_until(c, target, skip, alone, stop, arg, err, errlen);
+        atomic_store(&c->bands_on, 0);
         c->decode_ms += log_clock_ms() - t0;
         if ((ret == PREVIOUS || ret == AVERROR_STREAM_NOT_FOUND) && skip) {
             /* The target did not come out: whatever is shown instead must

@@ -10,6 +10,7 @@
 #ifndef FRAMEFS_SEEK_H
 #define FRAMEFS_SEEK_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,11 @@
 #include <libavformat/avformat.h>
 
 #include "video.h"
+
+struct dec_bands {
+    void (*on_band)(void *arg, const AVFrame *frame, int y, int h);
+    void *arg;
+};
 
 struct dec_ctx {
     struct video *video;
@@ -47,6 +53,16 @@ struct dec_ctx {
      * floor knows nothing of conversions). */
     void *convert;
     void (*free_convert)(void **state);
+
+    /* Set by the caller before dec_ctx_get() and cleared after (atomic:
+     * the decoder's own threads read it): while a frame decodes alone
+     * (dec_ctx_decodes_alone()), bands->on_band(bands->arg, frame, y, h)
+     * says rows y .. y+h-1 of the frame being decoded are final, from the
+     * decoder's thread (H.264 only: its draw_horiz_band).  Called only
+     * while bands_on; the frame's pixels are the decoder's until it comes
+     * out. */
+    _Atomic(const struct dec_bands *) bands;
+    atomic_int bands_on;
 };
 
 /*
@@ -65,6 +81,10 @@ void dec_ctx_close(struct dec_ctx *c);
 /* Decode on `threads` threads from the next seek on (the codec is reopened
  * there); a positioned decoder keeps its threads until then. */
 void dec_ctx_set_threads(struct dec_ctx *c, int threads);
+
+/* Will dec_ctx_get(c, f) decode frame f alone (a keyframe reached by a
+ * seek, whose packet holds all of it: tol=inf), giving its bands? */
+int dec_ctx_decodes_alone(const struct dec_ctx *c, size_t f);
 
 /* Would reaching frame f from here avoid a seek?  (Same GOP, ahead of us.) */
 int dec_ctx_can_continue(const struct dec_ctx *c, size_t f);
