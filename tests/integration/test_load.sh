@@ -53,7 +53,12 @@ CACHE_KB=4096
 # that ignored its bound would hold every PNG read: the 256M control.
 W_KB=${LOAD_W_KB:-10240}
 B_KB=${LOAD_B_KB:-73728}
-GROWTH_KB=${LOAD_GROWTH_KB:-6144}
+# Growth across rounds (below): RSS after a round wanders by up to 20 MB
+# with no leak (66888, 84224, 86248 kB on 2026-12-04 with 5e4da4c; the next
+# run 89248, 85584, 90940), as each worker thread keeps its PNG scratch
+# buffers once it has encoded a large frame.  A leak shows as more: a PNG
+# per read is ~50 MB a round, a decoder context per video version ~20 MB.
+GROWTH_KB=${LOAD_GROWTH_KB:-24576}
 READER_TIMEOUT=${LOAD_READER_TIMEOUT:-120}
 
 LOAD_MEDIA=$EXTRA_MEDIA
@@ -300,8 +305,7 @@ fi
 #    mmapped and unmapped at free; framefs itself sets two arenas), so RSS
 #    follows the live heap.
 # A warm-up round, then ROUNDS identical rounds: RSS after the last reset may
-# exceed RSS after the first by at most GROWTH_KB.  (A leaked PNG per read
-# would add ~50 MB a round, a leaked decoder context per video version ~5 MB.)
+# exceed RSS after the first by at most GROWTH_KB (above says why so much).
 MTIME=1600000000
 reset() {
     local v
